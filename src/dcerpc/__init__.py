@@ -1,0 +1,37 @@
+"""dcerpc: DCE/RPC and DCOM for Python, with asynchronous calls as first-class citizens."""
+
+from __future__ import annotations
+
+from . import status
+from .errors import (
+    BindError,
+    CallCancelled,
+    CallFault,
+    CommFailure,
+    IdlError,
+    LocalProtocolError,
+    NdrError,
+    ProtocolError,
+    RemoteProtocolError,
+    RpcError,
+    RpcTimeout,
+    SecurityError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BindError",
+    "CallCancelled",
+    "CallFault",
+    "CommFailure",
+    "IdlError",
+    "LocalProtocolError",
+    "NdrError",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "RpcError",
+    "RpcTimeout",
+    "SecurityError",
+    "status",
+]
