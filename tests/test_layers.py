@@ -61,7 +61,10 @@ def test_layer_imports(layer: str, path: Path) -> None:
 
 
 def test_rule_reports_upward_and_io_imports() -> None:
-    src = "import socket\nfrom dcerpc import runtime\nfrom ..protocol import pdu\nfrom . import types\n"
+    src = (
+        "import socket\nfrom dcerpc import runtime\n"
+        "from ..protocol import pdu\nfrom . import types\n"
+    )
     problems = violations("ndr", src, ["dcerpc", "ndr"])
     assert len(problems) == 3
     assert "socket" in problems[0] and "dcerpc.runtime" in problems[1]

@@ -9,7 +9,8 @@ Theory of operation
 * A descriptor describes one *use* of a type. Attributes that MIDL writes on a
   field or parameter (``[size_is]``, ``[string]``, ``[unique]``, ``[switch_is]``,
   ``[range]``) are folded into the descriptor tree at that use site: e.g.
-  ``[size_is(n), unique] long *p`` becomes ``Pointer("unique", Array(LONG, (Dim(size_is=Ref("n")),)))``.
+  ``[size_is(n), unique] long *p`` becomes
+  ``Pointer("unique", Array(LONG, (Dim(size_is=Ref("n")),)))``.
 * Named constructed types (``Struct``, ``Union``, ``Enum``) are shared by identity
   between all their uses, so recursive types (linked lists) are graphs with cycles.
   Compare them with ``is``; the dataclasses use ``eq=False`` for that reason.
@@ -108,9 +109,7 @@ class Cond(Expr):
 def _collect_names(e: Expr, out: set[str]) -> None:
     if isinstance(e, Ref):
         out.add(e.name)
-    elif isinstance(e, (Deref, Unary)):
-        _collect_names(e.operand, out)
-    elif isinstance(e, Attr):
+    elif isinstance(e, (Deref, Unary, Attr)):
         _collect_names(e.operand, out)
     elif isinstance(e, BinOp):
         _collect_names(e.left, out)
