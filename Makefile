@@ -18,14 +18,14 @@ demo: $(STAMP)
 	$(BIN)/dcerpc demo
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff check src tests $(wildcard bench examples)
 	$(BIN)/python -m pytest -m "not slow"
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff check src tests $(wildcard bench examples)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ndr_bench.py
