@@ -1,0 +1,72 @@
+"""``dcerpc demo``: compile the phonebook IDL and show NDR marshalling both ways.
+
+Until the RPC runtime lands this is the whole demo: it compiles
+``examples/phonebook/phonebook.idl`` (or ``--idl``), builds a value of the interface's
+richest struct, marshals it, dumps the bytes, unmarshals them and checks the round trip,
+then shows the request and response bodies of one operation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from pathlib import Path
+
+_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "phonebook" / "phonebook.idl"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--idl", type=Path, default=_EXAMPLE, help="the phonebook IDL file")
+
+
+def hexdump(data: bytes, width: int = 16) -> str:
+    """Classic offset / hex / ASCII dump."""
+    lines = []
+    for off in range(0, len(data), width):
+        chunk = data[off : off + width]
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"  {off:04x}  {chunk.hex(' '):<{width * 3}} {text}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import idl, ndr
+
+    print(f"compiling {args.idl.name} ...")
+    pb = idl.load(args.idl)
+    iface = pb.PhoneBook
+    print(f"interface {iface.name} {iface.uuid} v{iface.version[0]}.{iface.version[1]}")
+    for op in iface.operations:
+        params = ", ".join(
+            f"[{'in, out' if p.in_ and p.out else 'in' if p.in_ else 'out'}] {p.name}"
+            for p in op.params
+        )
+        print(f"  opnum {op.opnum}: {op.name}({params})")
+
+    entry = pb.PB_ENTRY(
+        id=uuid.UUID("00112233-4455-6677-8899-aabbccddeeff"),
+        name="Ada Lovelace",
+        numbers=[
+            pb.PB_NUMBER(pb.PB_KIND.PbWork, "555-0100"),
+            pb.PB_NUMBER(pb.PB_KIND.PbMobile, "555-0199"),
+        ],
+        extra=pb.PB_EXTRA(2, "first programmer"),
+    )
+    print(f"\nvalue:   {entry!r}")
+    data = ndr.encode(pb.PB_ENTRY, entry)
+    print(f"NDR 2.0 little-endian, {len(data)} bytes:\n{hexdump(data)}")
+    back = ndr.decode(pb.PB_ENTRY, data)
+    print(f"decoded: {back!r}")
+    # The count and switch fields were left to the encoder; the decoder reads them back.
+    assert back.count == 2 and back.extra_kind == 2
+    entry.count, entry.extra_kind = 2, 2
+    assert back == entry, "round trip changed the value"
+    print("round trip: equal")
+
+    codec = ndr.operation_codec(iface.operation("AddEntry"))
+    request = codec.encode_request([entry])
+    print(f"\nAddEntry request body: {len(request)} bytes (the same entry as a [in] ref param)")
+    response = codec.encode_response(codec.result_type(return_value=0, index=7))
+    print(f"AddEntry response body:\n{hexdump(response)}")
+    print(f"decoded response: {codec.decode_response(response)!r}")
+    return 0

@@ -1,0 +1,250 @@
+"""Operation codecs: request and response stub data of one operation.
+
+The request carries the [in] parameters in declaration order, the response the [out]
+parameters in declaration order and then the return value (C706 §12.6.4.9-10,
+[MS-RPCE] 2.2.1.1.7); each parameter is a top-level item (inline part, then its
+deferred referents), and referent ids run on across the whole message.  ``handle_t``
+parameters are not on the wire (C706 §14.3.10.1).  Pipe parameters follow the
+non-pipe [in] data in a request and precede the non-pipe [out] data in a response
+(MIDL "Combining Pipe and Nonpipe Parameters"), each as chunks ending with an empty one
+(C706 §14.3.11).
+
+The Python result of a call is the return value (if not void), then the [out] and
+[in,out] parameters in IDL order: one value bare, several as a namedtuple whose fields
+are ``return_value`` and the parameter names, nothing as None.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import NdrError
+from . import types as t
+from ._codegen import UNITS, Unit, Writer
+from ._dec import Dec
+from ._dec import top_item as dec_top
+from ._enc import Enc
+from ._enc import top_item as enc_top
+from ._layout import elem_kind, pyname, unrange
+from ._runtime import LOW_LEVEL_ERRORS, map_decode_error, map_encode_error
+
+
+def _pipe_of(T: t.NdrType) -> t.Pipe | None:
+    U = unrange(T)
+    while isinstance(U, t.Pointer) and U.kind == "ref":
+        U = unrange(U.target)
+    return U if isinstance(U, t.Pipe) else None
+
+
+def _on_wire(p: t.Param) -> bool:
+    return not isinstance(unrange(p.type), t.Handle)
+
+
+class OperationCodec:
+    """Request/response codec of one :class:`~dcerpc.ndr.types.Operation`."""
+
+    def __init__(self, op: t.Operation) -> None:
+        self.op = op
+        self.in_params = [p for p in op.params if p.in_ and _on_wire(p)]
+        self.out_params = [p for p in op.params if p.out and _on_wire(p)]
+        names = (["return_value"] if op.returns is not None else []) + \
+            [pyname(p.name) for p in self.out_params]
+        self._nresults = len(names)
+        self.result_type: type | None = None
+        if len(names) > 1:
+            self.result_type = namedtuple(f"{op.name}_result", names, rename=True)  # type: ignore[misc]
+        self._fns: dict[tuple[str, bool], Any] = {}
+
+    # ------------------------------------------------------------------ generation
+    def _fn(self, kind: str, le: bool) -> Any:
+        fn = self._fns.get((kind, le))
+        if fn is None:
+            u = UNITS[le]
+            build = {"ereq": self._src_enc_req, "dreq": self._src_dec_req,
+                     "eresp": self._src_enc_resp, "dresp": self._src_dec_resp}[kind]
+            name = u.uniq(f"{kind}_{self.op.name}")
+            u.exec(build(u, name))
+            fn = self._fns[(kind, le)] = u.ns[name]
+        return fn
+
+    def _where(self, p: t.Param) -> str:
+        return f"{self.op.name}({p.name})"
+
+    def _enc_src(self, u: Unit, name: str, params: list[t.Param], ret: bool,
+                 pipes_first: bool) -> str:
+        w = Writer()
+        w("o = bytearray()")
+        w("st = _EncState()")
+        e = Enc(u, w, {}, 8)
+        members = [(p.name, p.type) for p in params]
+        e.env = e.member_env(members, {p.name: f"a[{i}]" for i, p in enumerate(params)},
+                             self.op.name)
+        items: list[tuple[str, t.NdrType, str]] = [
+            (e.env[p.name], p.type, self._where(p)) for p in params]
+        if ret:
+            items.append(("a[-1]", self.op.returns, f"{self.op.name}(return)"))  # type: ignore[arg-type]
+        plain = [it for it in items if _pipe_of(it[1]) is None]
+        piped = [it for it in items if _pipe_of(it[1]) is not None]
+        for ve, T, where in (piped + plain if pipes_first else plain + piped):
+            P = _pipe_of(T)
+            if P is not None:
+                _enc_pipe(e, P, ve, where)
+            else:
+                enc_top(e, T, ve, where)
+        e.flush()
+        return "\n".join([f"def {name}(a):", *w.lines, "    return o"]) + "\n"
+
+    def _dec_src(self, u: Unit, name: str, params: list[t.Param], ret: bool,
+                 pipes_first: bool) -> str:
+        w = Writer()
+        w("st = _DecState()")
+        d = Dec(u, w, {}, 8)
+        items = [(f"p{i}", p.type, self._where(p), p.name) for i, p in enumerate(params)]
+        if ret:
+            items.append(("rv", self.op.returns, f"{self.op.name}(return)", None))  # type: ignore[arg-type]
+        plain = [it for it in items if _pipe_of(it[1]) is None]
+        piped = [it for it in items if _pipe_of(it[1]) is not None]
+        for var, T, where, pname in (piped + plain if pipes_first else plain + piped):
+            P = _pipe_of(T)
+            if P is not None:
+                _dec_pipe(d, P, var, where)
+            else:
+                dec_top(d, T, var, where)
+            if pname is not None:
+                d.env[pname] = var
+        d.flush()
+        outs = [f"p{i}" for i in range(len(params))] + (["rv"] if ret else [])
+        return "\n".join([f"def {name}(b, pos):", *w.lines,
+                          f"    return [{', '.join(outs)}], pos"]) + "\n"
+
+    def _src_enc_req(self, u: Unit, name: str) -> str:
+        return self._enc_src(u, name, self.in_params, False, False)
+
+    def _src_dec_req(self, u: Unit, name: str) -> str:
+        return self._dec_src(u, name, self.in_params, False, False)
+
+    def _src_enc_resp(self, u: Unit, name: str) -> str:
+        return self._enc_src(u, name, self.out_params, self.op.returns is not None, True)
+
+    def _src_dec_resp(self, u: Unit, name: str) -> str:
+        return self._dec_src(u, name, self.out_params, self.op.returns is not None, True)
+
+    # ------------------------------------------------------------------ public API
+    def encode_request(self, args: Sequence[Any], *, little_endian: bool = True) -> bytes:
+        args = list(args)
+        if len(args) != len(self.in_params):
+            raise NdrError(f"{self.op.name}: expected {len(self.in_params)} [in] values "
+                           f"({', '.join(p.name for p in self.in_params)}), got {len(args)}")
+        return self._run_enc("ereq", args, little_endian)
+
+    def decode_request(self, data: bytes | bytearray | memoryview, *,
+                       little_endian: bool = True) -> list[Any]:
+        return self._run_dec("dreq", data, little_endian)
+
+    def encode_response(self, result: Any, *, little_endian: bool = True) -> bytes:
+        values = self._unshape(result)
+        # wire order: out params, then the return value (kept last in ``values``)
+        if self.op.returns is not None:
+            values = values[1:] + values[:1]
+        return self._run_enc("eresp", values, little_endian)
+
+    def decode_response(self, data: bytes | bytearray | memoryview, *,
+                        little_endian: bool = True) -> Any:
+        values = self._run_dec("dresp", data, little_endian)
+        if self.op.returns is not None:
+            values = values[-1:] + values[:-1]
+        return self._shape(values)
+
+    # ------------------------------------------------------------------ helpers
+    def _shape(self, values: list[Any]) -> Any:
+        if not values:
+            return None
+        if len(values) == 1:
+            return values[0]
+        assert self.result_type is not None
+        return self.result_type(*values)
+
+    def _unshape(self, result: Any) -> list[Any]:
+        n = self._nresults
+        if n == 0:
+            if result is not None:
+                raise NdrError(f"{self.op.name} has no results, got {result!r}")
+            return []
+        if n == 1:
+            return [result]
+        if not isinstance(result, (tuple, list)) or len(result) != n:
+            raise NdrError(f"{self.op.name}: expected {n} result values "
+                           f"({', '.join(self.result_type._fields)}), got {result!r}")  # type: ignore[union-attr]
+        return list(result)
+
+    def _run_enc(self, kind: str, args: list[Any], le: bool) -> bytes:
+        fn = self._fn(kind, le)
+        try:
+            return bytes(fn(args))
+        except NdrError:
+            raise
+        except LOW_LEVEL_ERRORS as exc:
+            raise map_encode_error(exc, self.op.name) from exc
+
+    def _run_dec(self, kind: str, data: bytes | bytearray | memoryview, le: bool) -> list[Any]:
+        b = data if type(data) is bytes else bytes(data)
+        fn = self._fn(kind, le)
+        try:
+            values, pos = fn(b, 0)
+        except NdrError:
+            raise
+        except LOW_LEVEL_ERRORS as exc:
+            raise map_decode_error(exc, self.op.name) from None
+        if pos != len(b):
+            raise NdrError(f"{self.op.name}: {len(b) - pos} trailing bytes", pos)
+        return values  # type: ignore[no-any-return]
+
+
+def _enc_pipe(e: Enc, P: t.Pipe, ve: str, where: str) -> None:
+    """A whole pipe value (a list of elements): one chunk if non-empty, then the empty
+    terminating chunk (C706 §14.3.11)."""
+    from ._pipe import chunk_array
+
+    x = e.bind(ve, "pp")
+    e.flush()
+    A = chunk_array(P.element)
+    with e.w.block(f"if {x}:"):
+        e.M, e.r = 1, 0
+        e.inline(A, x, "ptee", where)
+        e.flush()
+    e.w("o += _PAD[-len(o) & 3]")
+    e.w("o += _bytes(4)")
+    e.M, e.r = 4, 0
+
+
+def _dec_pipe(d: Dec, P: t.Pipe, var: str, where: str) -> None:
+    from ._pipe import chunk_array
+
+    A = chunk_array(P.element)
+    d.flush()
+    chunk = d.w.tmp("ch")
+    empty = {"bytes": 'b""', "wstr": '""'}.get(elem_kind(A), "[]")
+    d.w(f"{var} = {empty}")
+    with d.w.block("while True:"):
+        d.M, d.r = 1, 0
+        d.inline(A, chunk, "ptee", where)
+        d.flush()
+        d.w(f"if not {chunk}: break")
+        d.w(f"{var} += {chunk}")
+    d.M, d.r = 1, 0
+
+
+_CODECS: dict[int, tuple[t.Operation, OperationCodec]] = {}
+
+
+def operation_codec(op: t.Operation) -> OperationCodec:
+    """The (cached) codec of an operation."""
+    hit = _CODECS.get(id(op))
+    if hit is not None and hit[0] is op:
+        return hit[1]
+    codec = OperationCodec(op)
+    _CODECS[id(op)] = (op, codec)
+    return codec
+
