@@ -1,12 +1,20 @@
-"""Connection-oriented DCE/RPC (C706 ch. 12 + [MS-RPCE]): the PDU codec and its constants.
-
-The sans-IO association and call state machines will live next to the codec; both never
-touch sockets, threads or clocks (DESIGN.md §3).
+"""Connection-oriented DCE/RPC (C706 ch. 12 + [MS-RPCE]): the PDU codec, its constants,
+and the sans-IO association and call state machines (:mod:`.connection`, :mod:`.events`).
+None of it touches sockets, threads or clocks (DESIGN.md §3).
 """
 
 from __future__ import annotations
 
-from . import constants
+from . import constants, events
+from .connection import (
+    AssociationGroups,
+    ClientConnection,
+    ConnectionConfig,
+    ConnectionState,
+    InterfacePolicy,
+    SecurityHook,
+    ServerConnection,
+)
 from .constants import (
     NDR64_SYNTAX,
     NDR_SYNTAX,
@@ -19,6 +27,7 @@ from .constants import (
     RejectReason,
     SyntaxId,
 )
+from .events import NEED_DATA
 from .pdu import (
     AlterContext,
     AlterContextResp,
@@ -43,9 +52,11 @@ from .pdu import (
 __all__ = [
     "NDR64_SYNTAX",
     "NDR_SYNTAX",
+    "NEED_DATA",
     "PTYPE",
     "AlterContext",
     "AlterContextResp",
+    "AssociationGroups",
     "Auth3",
     "AuthVerifier",
     "AuthnLevel",
@@ -53,11 +64,15 @@ __all__ = [
     "Bind",
     "BindAck",
     "BindNak",
+    "ClientConnection",
     "CoCancel",
+    "ConnectionConfig",
+    "ConnectionState",
     "ContDefResult",
     "ContextElement",
     "ContextResult",
     "Fault",
+    "InterfacePolicy",
     "Orphaned",
     "Pdu",
     "PduReader",
@@ -66,8 +81,11 @@ __all__ = [
     "RejectReason",
     "Request",
     "Response",
+    "SecurityHook",
+    "ServerConnection",
     "Shutdown",
     "SyntaxId",
     "constants",
     "decode_pdu",
+    "events",
 ]

@@ -1,0 +1,352 @@
+"""The client side of a connection-oriented association.
+
+Theory of operation
+-------------------
+States (C706 §12.4 client association machine, collapsed)::
+
+    IDLE --bind()--> BINDING --bind_ack--> BOUND --EOF / close() / idle timer--> CLOSED
+                        |--bind_nak / fault / bind timer--> CLOSED
+    any violation by the server --> ERROR
+
+``bind(contexts)`` proposes presentation contexts (optionally a bind-time feature
+negotiation element, [MS-RPCE] 3.3.1.5.3) and an association group; the bind_ack settles
+the fragment sizes (``min`` of both sides, never below 1432, protocol-digest §2.3),
+PFC_CONC_MPX, and one result per proposed element, reported in ``BindAccepted``. Rejected
+contexts are not an error — the call engine decides. ``alter_context`` adds contexts on
+the bound connection, one at a time.
+
+``send_request`` fragments the stub to the negotiated ``max_xmit_frag``; calls are keyed by
+call_id, and with PFC_CONC_MPX any number may be in flight (``max_concurrent_calls``).
+Response fragments are reassembled per call (interleaving across calls is accepted) with
+the same limits as the server applies; ``ResponseReceived`` / ``FaultReceived`` end the
+call. A response or fault for a call that was never sent is a protocol error; for a call
+we orphaned it is dropped silently.
+
+``cancel(call_id)`` sends co_cancel (C706 §12.6.4.6) and, with a ``cancel_timeout``,
+arms a timer: when it fires the core sends orphaned, forgets the call and emits
+``CancelTimedOut`` ([MS-RPCE] 3.3.1.5.10). ``orphan(call_id)`` sends orphaned at once.
+A shutdown PDU from the server becomes ``ShutdownRequested``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import LocalProtocolError, RemoteProtocolError
+from ._config import ConnectionConfig, negotiate_frag
+from ._connection_base import ConnectionBase, ConnectionState
+from ._fragments import StubAssembler, iter_fragments, payload_size
+from ._security import SecurityHook, protect, sec_trailer_overhead, unprotect
+from .constants import (
+    PFC_CONC_MPX,
+    PFC_FIRST_FRAG,
+    PFC_LAST_FRAG,
+    PFC_MAYBE,
+    ContDefResult,
+    bind_time_feature_syntax,
+)
+from .events import (
+    AlterContextAccepted,
+    BindAccepted,
+    BindRejected,
+    CancelTimedOut,
+    FaultReceived,
+    PresentationContext,
+    ResponseReceived,
+    ShutdownRequested,
+)
+from .pdu import (
+    AlterContext,
+    AlterContextResp,
+    Bind,
+    BindAck,
+    BindNak,
+    CoCancel,
+    ContextElement,
+    ContextResult,
+    Fault,
+    Orphaned,
+    Pdu,
+    Request,
+    Response,
+    Shutdown,
+)
+
+__all__ = ["ClientConnection"]
+
+_FIRST, _LAST = int(PFC_FIRST_FRAG), int(PFC_LAST_FRAG)
+_S = ConnectionState
+#: How many orphaned call ids we remember, to drop their late replies quietly.
+_ORPHAN_MEMORY = 4096
+
+
+@dataclass(slots=True)
+class _Call:
+    p_cont_id: int
+    stub: StubAssembler | None = None
+    cancel_deadline: float | None = None
+
+
+class ClientConnection(ConnectionBase):
+    """Sans-IO client association: see the module docstring."""
+
+    def __init__(self, config: ConnectionConfig | None = None, *,
+                 auth: SecurityHook | None = None) -> None:
+        super().__init__(config, auth, None)
+        self.assoc_group_id = 0
+        self.contexts: dict[int, PresentationContext] = {}
+        self.features: int | None = None
+        self.shutdown_requested = False
+        self._next_call_id = 1
+        self._calls: dict[int, _Call] = {}
+        self._orphaned: OrderedDict[int, None] = OrderedDict()
+        self._negotiating: tuple[int, tuple[ContextElement, ...]] | None = None
+        self._bind_deadline: float | None = None
+
+    # -- intents -------------------------------------------------------------------
+    def bind(self, contexts: Iterable[ContextElement], *, assoc_group_id: int = 0,
+             features: int | None = None, now: float | None = None) -> int:
+        """Queue a bind proposing ``contexts``; returns its call_id.
+
+        ``features`` adds a bind-time feature negotiation element ([MS-RPCE] 3.3.1.5.3)
+        with the next free ``p_cont_id``. ``assoc_group_id`` joins an existing group.
+        """
+        self._require(_S.IDLE, action="bind")
+        elems = self._elements(contexts, features)
+        call_id = self._new_call_id()
+        flags = _FIRST | _LAST | (int(PFC_CONC_MPX) if self.config.conc_mpx else 0)
+        self._send(Bind(call_id=call_id, pfc_flags=flags,
+                        max_xmit_frag=self.config.max_xmit_frag,
+                        max_recv_frag=self.config.max_recv_frag,
+                        assoc_group_id=assoc_group_id, p_context_elem=elems))
+        self._negotiating = (call_id, elems)
+        self.state = _S.BINDING
+        if now is not None and self.config.bind_timeout is not None:
+            self._bind_deadline = now + self.config.bind_timeout
+        return call_id
+
+    def alter_context(self, contexts: Iterable[ContextElement]) -> int:
+        """Queue an alter_context proposing more ``contexts``; returns its call_id."""
+        self._require(_S.BOUND, action="alter_context")
+        if self._negotiating is not None:
+            raise LocalProtocolError("an alter_context is already outstanding")
+        elems = self._elements(contexts, None)
+        call_id = self._new_call_id()
+        self._send(AlterContext(call_id=call_id, max_xmit_frag=self.config.max_xmit_frag,
+                                max_recv_frag=self.config.max_recv_frag,
+                                assoc_group_id=self.assoc_group_id, p_context_elem=elems))
+        self._negotiating = (call_id, elems)
+        return call_id
+
+    def send_request(self, p_cont_id: int, opnum: int, stub: bytes, *,
+                     object: uuid.UUID | None = None, call_id: int | None = None,
+                     maybe: bool = False, check_context: bool = True,
+                     now: float | None = None) -> int:
+        """Queue a request, fragmented to ``max_xmit_frag``; returns its call_id.
+
+        ``check_context=False`` lets tests send on a context the server never accepted.
+        A ``maybe`` call expects no reply and is not tracked (PFC_MAYBE).
+        """
+        self._require(_S.BOUND, action="send a request")
+        if check_context and p_cont_id not in self.contexts:
+            raise LocalProtocolError(f"p_cont_id {p_cont_id} is not an accepted context")
+        if call_id is None:
+            call_id = self._new_call_id()
+        elif call_id in self._calls:
+            raise LocalProtocolError(f"call_id {call_id} is already in progress")
+        if self._calls and not self.conc_mpx:
+            raise LocalProtocolError("another call is in progress and PFC_CONC_MPX is off")
+        if len(self._calls) >= self.config.max_concurrent_calls:
+            raise LocalProtocolError("max_concurrent_calls reached")
+        header = 24 if object is None else 40
+        payload = payload_size(self.max_xmit_frag, header, sec_trailer_overhead(self.auth))
+        extra = int(PFC_MAYBE) if maybe else 0
+        for flags, alloc_hint, chunk in iter_fragments(bytes(stub), payload):
+            self._out += protect(Request(
+                call_id=call_id, pfc_flags=flags | extra, alloc_hint=alloc_hint,
+                p_cont_id=p_cont_id, opnum=opnum, object=object, stub_data=chunk), self.auth)
+        if not maybe:
+            self._calls[call_id] = _Call(p_cont_id)
+        if now is not None:
+            self._last_activity = now
+        return call_id
+
+    def cancel(self, call_id: int, *, now: float | None = None) -> bool:
+        """Send co_cancel for a call in flight; False if it is not (any more)."""
+        call = self._calls.get(call_id)
+        if call is None or self.state is not _S.BOUND:
+            return False
+        self._send(CoCancel(call_id=call_id))
+        if now is not None and self.config.cancel_timeout is not None \
+                and call.cancel_deadline is None:
+            call.cancel_deadline = now + self.config.cancel_timeout
+        return True
+
+    def orphan(self, call_id: int) -> bool:
+        """Abandon a call: send orphaned and drop its reply when it comes."""
+        if self.state is not _S.BOUND or self._calls.pop(call_id, None) is None:
+            return False
+        self._send(Orphaned(call_id=call_id))
+        self._remember_orphan(call_id)
+        return True
+
+    @property
+    def calls_in_progress(self) -> int:
+        return len(self._calls)
+
+    def _new_call_id(self) -> int:
+        while True:
+            call_id = self._next_call_id
+            self._next_call_id = (call_id % 0xFFFFFFFF) + 1  # never 0
+            if call_id not in self._calls:
+                return call_id
+
+    def _elements(self, contexts: Iterable[ContextElement], features: int | None
+                  ) -> tuple[ContextElement, ...]:
+        elems = tuple(contexts)
+        if features is not None:
+            used = [e.p_cont_id for e in elems] + list(self.contexts)
+            elems += (ContextElement(p_cont_id=max(used, default=-1) + 1,
+                                     abstract_syntax=elems[0].abstract_syntax if elems else
+                                     bind_time_feature_syntax(0),
+                                     transfer_syntaxes=(bind_time_feature_syntax(features),)),)
+        if not 0 < len(elems) <= 0xFF:
+            raise LocalProtocolError(f"between 1 and 255 contexts needed, got {len(elems)}")
+        return elems
+
+    def _remember_orphan(self, call_id: int) -> None:
+        self._orphaned[call_id] = None
+        while len(self._orphaned) > _ORPHAN_MEMORY:
+            self._orphaned.popitem(last=False)
+
+    # -- inbound -------------------------------------------------------------------
+    def _handle_pdu(self, pdu: Pdu, raw: bytes) -> None:
+        if isinstance(pdu, Response):
+            self._on_response(pdu, raw)
+        elif isinstance(pdu, Fault):
+            self._on_fault(pdu)
+        elif isinstance(pdu, BindAck) and self.state is _S.BINDING:
+            self._on_bind_ack(pdu)
+        elif isinstance(pdu, BindNak) and self.state is _S.BINDING:
+            self._emit(BindRejected(pdu.call_id, int(pdu.provider_reject_reason)))
+            self._close("bind rejected")
+        elif isinstance(pdu, AlterContextResp) and self._negotiating is not None \
+                and self.state is _S.BOUND:
+            self._on_alter_resp(pdu)
+        elif isinstance(pdu, Shutdown) and self.state is _S.BOUND:
+            self.shutdown_requested = True
+            self._emit(ShutdownRequested())
+        else:
+            raise RemoteProtocolError(
+                f"{pdu.PTYPE.name} PDU is not allowed at a client in state {self.state.value}")
+
+    def _results(self, elems: tuple[ContextElement, ...], results: tuple[ContextResult, ...]
+                 ) -> dict[int, PresentationContext]:
+        if len(results) != len(elems):
+            raise RemoteProtocolError(
+                f"{len(results)} results answer {len(elems)} proposed contexts")
+        accepted = {}
+        for elem, res in zip(elems, results, strict=True):
+            if res.result == ContDefResult.acceptance:
+                if res.transfer_syntax not in elem.transfer_syntaxes:
+                    raise RemoteProtocolError(
+                        f"context {elem.p_cont_id} accepted with a transfer syntax never "
+                        f"proposed: {res.transfer_syntax}")
+                accepted[elem.p_cont_id] = PresentationContext(
+                    elem.p_cont_id, elem.abstract_syntax, res.transfer_syntax)
+            elif res.result == ContDefResult.negotiate_ack:
+                self.features = int(res.reason)
+        return accepted
+
+    def _on_bind_ack(self, pdu: BindAck) -> None:
+        assert self._negotiating is not None
+        call_id, elems = self._negotiating
+        accepted = self._results(elems, pdu.p_result_list)
+        self._negotiating = None
+        self._bind_deadline = None
+        self.contexts.update(accepted)
+        self.assoc_group_id = pdu.assoc_group_id
+        # Our transmit limit is what the server can receive, and vice versa (§2.3).
+        self.max_xmit_frag = negotiate_frag(self.config.max_xmit_frag, pdu.max_recv_frag)
+        self.max_recv_frag = negotiate_frag(self.config.max_recv_frag, pdu.max_xmit_frag)
+        self.conc_mpx = self.config.conc_mpx and bool(pdu.pfc_flags & PFC_CONC_MPX)
+        self.state = _S.BOUND
+        self._emit(BindAccepted(call_id, pdu.assoc_group_id, self.max_xmit_frag,
+                                self.max_recv_frag, pdu.p_result_list, accepted,
+                                self.conc_mpx, self.features, pdu.sec_addr))
+
+    def _on_alter_resp(self, pdu: AlterContextResp) -> None:
+        assert self._negotiating is not None
+        call_id, elems = self._negotiating
+        accepted = self._results(elems, pdu.p_result_list)
+        self._negotiating = None
+        self.contexts.update(accepted)
+        self._emit(AlterContextAccepted(call_id, pdu.p_result_list, accepted))
+
+    def _on_response(self, pdu: Response, raw: bytes) -> None:
+        if self.state is not _S.BOUND:
+            raise RemoteProtocolError(f"response in state {self.state.value}")
+        call = self._calls.get(pdu.call_id)
+        if call is None:
+            if pdu.call_id in self._orphaned:
+                if pdu.pfc_flags & _LAST:
+                    del self._orphaned[pdu.call_id]
+                return
+            raise RemoteProtocolError(f"response for call {pdu.call_id}, which is not in flight")
+        flags = int(pdu.pfc_flags)
+        if flags & _FIRST:
+            if call.stub is not None:
+                raise RemoteProtocolError(f"response of call {pdu.call_id} restarted")
+            call.stub = StubAssembler(self.config.max_stub_size, self.config.max_fragments,
+                                      pdu.alloc_hint)
+        elif call.stub is None:
+            raise RemoteProtocolError(
+                f"response fragment of call {pdu.call_id} without a first fragment")
+        call.stub.append(unprotect(pdu, raw, self.auth))
+        if flags & _LAST:
+            del self._calls[pdu.call_id]
+            self._emit(ResponseReceived(pdu.call_id, pdu.p_cont_id, call.stub.take(),
+                                        pdu.cancel_count))
+
+    def _on_fault(self, pdu: Fault) -> None:
+        if self.state is _S.BINDING:
+            self._emit(BindRejected(pdu.call_id, None, pdu.status))
+            self._close("bind faulted")
+            return
+        if self.state is not _S.BOUND:
+            raise RemoteProtocolError(f"fault in state {self.state.value}")
+        association = False
+        if self._calls.pop(pdu.call_id, None) is None:
+            if self._orphaned.pop(pdu.call_id, 0) is None:
+                return  # the fault of a call we orphaned
+            association = True
+            if self._negotiating is not None and self._negotiating[0] == pdu.call_id:
+                self._negotiating = None  # the alter_context failed
+        self._emit(FaultReceived(pdu.call_id, pdu.status, pdu.did_not_execute, pdu.p_cont_id,
+                                 pdu.cancel_count, pdu.stub_data, association))
+
+    # -- timers, teardown ------------------------------------------------------------
+    def _pending_calls(self) -> tuple[int, ...]:
+        return tuple(self._calls)
+
+    def _deadlines(self) -> list[tuple[float, str, Any]]:
+        out = self._idle_deadline(bool(self._calls) or self._negotiating is not None)
+        if self._bind_deadline is not None and self.state is _S.BINDING:
+            out.append((self._bind_deadline, "bind", None))
+        out += [(c.cancel_deadline, "cancel", cid) for cid, c in self._calls.items()
+                if c.cancel_deadline is not None]
+        return out
+
+    def _on_timer(self, kind: str, key: Any, now: float) -> None:
+        if kind == "bind":
+            self._close("bind timeout")
+        elif kind == "idle":
+            self._close("idle timeout")
+        elif kind == "cancel" and self._calls.pop(key, None) is not None:
+            self._send(Orphaned(call_id=key))
+            self._remember_orphan(key)
+            self._emit(CancelTimedOut(key))

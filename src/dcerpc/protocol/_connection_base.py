@@ -1,0 +1,236 @@
+"""What the client and server state machines share: buffering, the event queue, the
+error discipline and the timer plumbing.
+
+Theory of operation
+-------------------
+The core is sans-IO (DESIGN.md §3, style-anchors §11.3): the driver feeds octets with
+``receive_data(data)`` (``b""`` = EOF), pulls events with ``next_event()`` until it returns
+``NEED_DATA``, writes whatever ``data_to_send()`` returns, and arms one timer at
+``get_timer()``, calling ``handle_timer(now)`` when it fires. Methods that start a timer
+take an optional ``now``; without one the timer is simply not armed.
+
+PDUs are cut from the stream by :class:`PduReader` (bounded by our ``max_recv_frag``) and
+decoded lazily, one per ``next_event`` step, so a driver controls how much work a burst
+of input causes (h11 ``next_event``).
+
+Errors: anything the peer does wrong raises :class:`RemoteProtocolError` out of
+``receive_data``/``next_event``; the connection is then in ``ERROR`` for good, and
+``data_to_send()`` may still hold the last words the spec requires (a fault
+``nca_s_proto_error`` or a bind_nak, C706 §12.4 / protocol-digest §3.4-§3.5) which the
+driver writes before closing the transport. Any other exception escaping those two
+methods is a bug. Caller misuse raises :class:`LocalProtocolError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from collections import deque
+from typing import Any
+
+from .. import status as st
+from ..errors import LocalProtocolError, RemoteProtocolError
+from ._config import ConnectionConfig
+from ._pdu_base import drep_endian
+from ._security import SecurityHook
+from .events import NEED_DATA, ConnectionClosed, Event, NeedData
+from .pdu import Pdu, PduReader, decode_pdu
+
+__all__ = ["ConnectionBase", "ConnectionState"]
+
+
+class ConnectionState(enum.Enum):
+    """Association states (C706 §12.3 / §12.5, simplified to what a caller can observe)."""
+
+    IDLE = "IDLE"  # client: not bound yet; server: waiting for the bind
+    BINDING = "BINDING"  # client: bind sent, no bind_ack yet
+    BOUND = "BOUND"  # association established: calls may flow
+    CLOSED = "CLOSED"  # orderly end (EOF, bind_nak, timer, close())
+    ERROR = "ERROR"  # the peer broke the protocol; nothing more is accepted
+
+    def __repr__(self) -> str:
+        return self.value
+
+
+#: Win32 protocol-level statuses → the NCA status that goes into a fault PDU
+#: ([MS-RPCE] 2.2.2.8 / protocol-digest §3.4).
+_WIRE_STATUS = {
+    st.RPC_S_PROTOCOL_ERROR: st.nca_s_proto_error,
+    st.RPC_S_CALL_FAILED: st.nca_s_proto_error,
+}
+
+
+def _peek_call_id(raw: bytes) -> int:
+    """The header's call_id even when the rest of the PDU will not decode (0 if unknown)."""
+    try:
+        endian = drep_endian(raw[4:8])
+    except RemoteProtocolError:
+        return 0
+    return int(struct.unpack_from(endian + "I", raw, 12)[0]) if len(raw) >= 16 else 0
+
+
+def wire_status(exc: RemoteProtocolError) -> int:
+    return _WIRE_STATUS.get(exc.status, exc.status)
+
+
+class ConnectionBase:
+    """Shared plumbing; see the module docstring."""
+
+    def __init__(self, config: ConnectionConfig | None, auth: SecurityHook | None,
+                 now: float | None) -> None:
+        self.config = config if config is not None else ConnectionConfig()
+        self.auth = auth
+        self.state = ConnectionState.IDLE
+        #: Negotiated fragment sizes (ours until the bind settles them).
+        self.max_xmit_frag = self.config.max_xmit_frag
+        self.max_recv_frag = self.config.max_recv_frag
+        self.conc_mpx = False
+        self._reader = PduReader(self.config.max_recv_frag)
+        self._events: deque[Event] = deque()
+        self._out = bytearray()
+        self._eof = False
+        self._last_activity = now
+        #: call_id and first header octets of the PDU being handled, so that the final
+        #: fault or bind_nak can answer it even when it does not decode.
+        self._current_call_id = 0
+        self._current_header = b""
+
+    # -- public sans-IO surface ----------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """True once the connection is CLOSED or in ERROR: nothing more is processed."""
+        return self.state in (ConnectionState.CLOSED, ConnectionState.ERROR)
+
+    def receive_data(self, data: bytes | bytearray | memoryview, now: float | None = None
+                     ) -> None:
+        """Feed octets from the transport; ``b""`` means the peer closed (EOF).
+
+        Data after the connection closed is discarded (the driver may still be draining).
+        """
+        if now is not None:
+            self._last_activity = now
+        if self.closed or self._eof:
+            return
+        if not data:
+            self._eof = True
+            return
+        try:
+            self._reader.receive_data(data)
+        except RemoteProtocolError as exc:
+            self._current_call_id, self._current_header = 0, b""
+            self._fail(exc)
+            raise
+
+    def next_event(self) -> Event | NeedData:
+        """The next event, or ``NEED_DATA``.
+
+        Raises :class:`RemoteProtocolError` when the peer broke the protocol (and again on
+        every later call); any other exception is a bug.
+        """
+        if self._events:
+            return self._events.popleft()
+        if self.state is ConnectionState.ERROR:
+            raise RemoteProtocolError("connection is in ERROR after a protocol violation")
+        try:
+            while not self._events:
+                if self.state is ConnectionState.CLOSED:
+                    return NEED_DATA
+                self._current_call_id, self._current_header = 0, b""
+                raw = self._reader.next_pdu()
+                if raw is None:
+                    if not self._eof:
+                        return NEED_DATA
+                    if self._reader.buffered:
+                        raise RemoteProtocolError(
+                            f"stream ended inside a PDU ({self._reader.buffered} octets)")
+                    self._close("eof")
+                    break
+                self._current_header = raw[:4]
+                self._current_call_id = _peek_call_id(raw)
+                pdu = decode_pdu(raw)
+                self._handle_pdu(pdu, raw)
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            raise
+        return self._events.popleft()
+
+    def data_to_send(self) -> bytes:
+        """Octets to write to the transport, in order; ``b""`` when there are none."""
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    @property
+    def pending_calls(self) -> tuple[int, ...]:
+        """Call ids still in progress; after a RemoteProtocolError the call engine fails
+        each of them (DESIGN.md §6: every call ends exactly once)."""
+        return self._pending_calls()
+
+    def get_timer(self) -> float | None:
+        """The earliest deadline the driver should call ``handle_timer`` at, or None."""
+        if self.closed:
+            return None
+        deadlines = [d for d, _kind, _key in self._deadlines()]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> None:
+        """Fire every timer whose deadline is ≤ ``now`` (events and PDUs may follow)."""
+        for deadline, kind, key in sorted(self._deadlines(), key=lambda t: t[0]):
+            if deadline <= now and not self.closed:
+                self._on_timer(kind, key, now)
+
+    def close(self) -> None:
+        """Local close: stop processing. No event is emitted for what the caller did."""
+        if not self.closed:
+            self.state = ConnectionState.CLOSED
+            self._release()
+
+    # -- for subclasses ------------------------------------------------------------
+    def _handle_pdu(self, pdu: Pdu, raw: bytes) -> None:
+        raise NotImplementedError
+
+    def _deadlines(self) -> list[tuple[float, str, Any]]:
+        return []
+
+    def _on_timer(self, kind: str, key: Any, now: float) -> None:
+        raise NotImplementedError
+
+    def _pending_calls(self) -> tuple[int, ...]:
+        return ()
+
+    def _final_words(self, exc: RemoteProtocolError) -> bytes:
+        """What the spec wants sent before closing after ``exc`` (server: fault/bind_nak)."""
+        return b""
+
+    def _release(self) -> None:
+        """Drop per-connection resources (association group membership, buffers)."""
+
+    def _idle_deadline(self, busy: bool) -> list[tuple[float, str, Any]]:
+        timeout = self.config.idle_timeout
+        if (timeout is None or busy or self._last_activity is None
+                or self.state is not ConnectionState.BOUND):
+            return []
+        return [(self._last_activity + timeout, "idle", None)]
+
+    def _emit(self, event: Event) -> None:
+        self._events.append(event)
+
+    def _send(self, pdu: Pdu) -> None:
+        self._out += pdu.encode()
+
+    def _close(self, reason: str) -> None:
+        pending = self._pending_calls()
+        self.state = ConnectionState.CLOSED
+        self._release()
+        self._emit(ConnectionClosed(reason, pending))
+
+    def _fail(self, exc: RemoteProtocolError) -> None:
+        if self.state is ConnectionState.ERROR:
+            return
+        self._out += self._final_words(exc)
+        self.state = ConnectionState.ERROR
+        self._release()
+
+    def _require(self, *states: ConnectionState, action: str) -> None:
+        if self.state not in states:
+            raise LocalProtocolError(f"cannot {action} in state {self.state.value}")
