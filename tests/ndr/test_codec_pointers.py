@@ -106,6 +106,15 @@ def test_full_pointers_alias_by_identity() -> None:
     assert got.a is got.b and got.a is not got.c and got == C(N(7), N(7), N(7))
 
 
+def test_full_pointers_to_equal_immutables_do_not_alias() -> None:
+    """CPython shares small ints and interned strings; that is not aliasing."""
+    T = S("FI", ("a", t.Pointer("ptr", t.ULONG)), ("b", t.Pointer("ptr", t.ULONG)))
+    data = ndr.encode(T, ndr.python_type(T)(1, 1))
+    assert data == h("00000200 04000200 | 01000000 | 01000000")
+    got = ndr.decode(T, data)
+    assert (got.a, got.b) == (1, 1)
+
+
 def test_full_pointer_cycle() -> None:
     node = t.Struct("CYC", [])
     node.fields = [t.Field("v", t.ULONG), t.Field("next", t.Pointer("ptr", node))]

@@ -35,10 +35,13 @@ def encoder(T: Any, little_endian: bool = True) -> Any:
     cache = _ENC[little_endian]
     fn = cache.get(T)
     if fn is None:
-        D = descriptor(T)
         u = UNITS[little_endian]
-        fn = u.ns[u.fn("root_e", D, lambda name: root_encoder(u, D, name))]
-        cache[T] = fn
+        with u.lock:  # generation mutates the shared unit; the hit path takes no lock
+            fn = cache.get(T)
+            if fn is None:
+                D = descriptor(T)
+                fn = u.ns[u.fn("root_e", D, lambda name: root_encoder(u, D, name))]
+                cache[T] = fn
     return fn
 
 
@@ -46,10 +49,13 @@ def decoder(T: Any, little_endian: bool = True) -> Any:
     cache = _DEC[little_endian]
     fn = cache.get(T)
     if fn is None:
-        D = descriptor(T)
         u = UNITS[little_endian]
-        fn = u.ns[u.fn("root_d", D, lambda name: root_decoder(u, D, name))]
-        cache[T] = fn
+        with u.lock:  # generation mutates the shared unit; the hit path takes no lock
+            fn = cache.get(T)
+            if fn is None:
+                D = descriptor(T)
+                fn = u.ns[u.fn("root_d", D, lambda name: root_decoder(u, D, name))]
+                cache[T] = fn
     return fn
 
 

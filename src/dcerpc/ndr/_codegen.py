@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import struct
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -110,6 +111,9 @@ class Unit:
         self._structs: dict[str, str] = {}
         self._consts: dict[int, str] = {}
         self.sources: list[str] = []  # kept for debugging (``print(*unit.sources)``)
+        # Codecs are generated on first use, possibly by several threads at once (server
+        # workers, client threads); generation mutates this unit, so it is serialised.
+        self.lock = threading.RLock()
 
     def uniq(self, hint: str) -> str:
         self._n += 1

@@ -60,13 +60,17 @@ class OperationCodec:
     # ------------------------------------------------------------------ generation
     def _fn(self, kind: str, le: bool) -> Any:
         fn = self._fns.get((kind, le))
-        if fn is None:
-            u = UNITS[le]
-            build = {"ereq": self._src_enc_req, "dreq": self._src_dec_req,
-                     "eresp": self._src_enc_resp, "dresp": self._src_dec_resp}[kind]
-            name = u.uniq(f"{kind}_{self.op.name}")
-            u.exec(build(u, name))
-            fn = self._fns[(kind, le)] = u.ns[name]
+        if fn is not None:
+            return fn
+        u = UNITS[le]
+        with u.lock:
+            fn = self._fns.get((kind, le))
+            if fn is None:
+                build = {"ereq": self._src_enc_req, "dreq": self._src_dec_req,
+                         "eresp": self._src_enc_resp, "dresp": self._src_dec_resp}[kind]
+                name = u.uniq(f"{kind}_{self.op.name}")
+                u.exec(build(u, name))
+                fn = self._fns[(kind, le)] = u.ns[name]
         return fn
 
     def _where(self, p: t.Param) -> str:

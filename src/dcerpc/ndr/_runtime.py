@@ -67,12 +67,24 @@ class DecState:
 _IN_PROGRESS = object()
 
 
+# Values whose identity is an interpreter artefact (CPython shares small ints, interned
+# strings, ...): two full pointers to equal immutable values are two referents, as two
+# distinct addresses would be on Windows. Only mutable objects (structs, lists, unions)
+# alias by identity.
+_NO_ALIAS = (int, float, str, bytes, tuple, frozenset, uuid.UUID)
+
+
 def full_id(st: EncState, obj: Any, target: Any) -> int:
     """The referent id of a full pointer to ``obj`` ([ptr], C706 §14.3.10.3): the same
-    Python object (by identity) always gets the same id.  Aliasing is per pointee type, so
-    that a full pointer to a full pointer (whose Python values coincide) stays two levels."""
+    mutable Python object (by identity) always gets the same id.  Aliasing is per pointee
+    type, so that a full pointer to a full pointer (whose Python values coincide) stays two
+    levels."""
     if obj is None:
         return 0
+    if isinstance(obj, _NO_ALIAS):
+        rid = st.n
+        st.n = rid + 4
+        return rid
     if st.full is None:
         st.full, st.sent = {}, set()
     key = (id(obj), target)
@@ -87,6 +99,8 @@ def full_id(st: EncState, obj: Any, target: Any) -> int:
 
 def full_first(st: EncState, obj: Any, target: Any) -> bool:
     """True the first time the referent of ``obj`` is due: it is sent only once."""
+    if isinstance(obj, _NO_ALIAS):
+        return True
     sent = st.sent
     assert sent is not None
     key = (id(obj), target)

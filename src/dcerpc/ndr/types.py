@@ -22,7 +22,8 @@ Theory of operation
   (C706 §14.3.10: the same ``[unique]`` type has two wire forms).
 * Python mapping (a public contract, see ``docs/``): integers → ``int``, boolean →
   ``bool``, float/double → ``float``, GUID → ``uuid.UUID``, enum → ``enum.IntEnum``
-  subclass, ``[string]`` char/wchar_t → ``str``, arrays of byte/uchar/usmall/char
+  subclass, ``[string]`` char/wchar_t → ``str``, wchar_t arrays without ``[string]`` →
+  ``str`` (no terminator; e.g. ``RPC_UNICODE_STRING.Buffer``), arrays of byte/usmall/char
   (without ``[string]``) → ``bytes``, other arrays → ``list``, unique/full pointer →
   value or ``None``, struct → dataclass (IDL field names, IDL order), union → a
   :class:`UnionValue` subclass constructed as ``U(tag, value)``.
