@@ -65,6 +65,9 @@ RPC_S_UNKNOWN_AUTHN_SERVICE = 1747
 RPC_S_UNKNOWN_AUTHN_LEVEL = 1748
 RPC_S_INVALID_AUTH_IDENTITY = 1749
 RPC_S_UNKNOWN_AUTHZ_SERVICE = 1750
+EPT_S_INVALID_ENTRY = 1751
+EPT_S_CANT_PERFORM_OP = 1752
+EPT_S_NOT_REGISTERED = 1753
 RPC_S_NOTHING_TO_EXPORT = 1754
 RPC_S_UNKNOWN_PRINCIPAL = 1755  # not used on the wire; kept for completeness
 RPC_S_ZERO_DIVIDE = 1767
@@ -128,6 +131,10 @@ INFINITE = 0xFFFFFFFF
 
 # DCE fault statuses carried in fault PDUs (C706 appendix E; [MS-RPCE] 2.2.2.9).
 nca_s_comm_failure = 0x1C010001
+# Endpoint mapper statuses in ept_* out-parameters (C706 appendix N, DCE ept_s_*).
+ept_s_cant_perform_op = 0x16C9A0CD
+ept_s_invalid_entry = 0x16C9A0D3
+ept_s_not_registered = 0x16C9A0D6
 nca_s_op_rng_error = 0x1C010002
 nca_s_unk_if = 0x1C010003
 nca_s_wrong_boot_time = 0x1C010006
