@@ -28,7 +28,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench examples)
 
 bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[test,bench]'
 	$(BIN)/python bench/ndr_bench.py
+	$(BIN)/python bench/smallcall.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from . import status
+from ._sync import Binding, SyncProxy, connect
+from .aio import CallContext, Server, current_call
 from .errors import (
     BindError,
     CallCancelled,
@@ -22,7 +24,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BindError",
+    "Binding",
     "CallCancelled",
+    "CallContext",
     "CallFault",
     "CommFailure",
     "IdlError",
@@ -33,5 +37,9 @@ __all__ = [
     "RpcError",
     "RpcTimeout",
     "SecurityError",
+    "Server",
+    "SyncProxy",
+    "connect",
+    "current_call",
     "status",
 ]

@@ -1,4 +1,4 @@
-"""The ``dcerpc`` command line: ``dcerpc idl compile``, ``dcerpc demo``.
+"""The dcerpc command line: idl compile, serve, call, epm serve|lookup, demo.
 
 Each subcommand lives in the module that owns its feature; this file only wires them.
 """
@@ -21,6 +21,27 @@ def _build_parser() -> argparse.ArgumentParser:
 
     idl_cli.add_arguments(compile_)
     compile_.set_defaults(run=idl_cli.run)
+
+    from . import _cli_rpc as rpc
+
+    serve = sub.add_parser("serve", help="serve the interfaces of an IDL file with Python "
+                                          "managers")
+    rpc.add_serve_arguments(serve)
+    serve.set_defaults(run=rpc.run_serve)
+
+    call = sub.add_parser("call", help="call one operation with JSON arguments")
+    rpc.add_call_arguments(call)
+    call.set_defaults(run=rpc.run_call)
+
+    epm = sub.add_parser("epm", help="the endpoint mapper")
+    epm_sub = epm.add_subparsers(dest="epm_command", required=True)
+    epm_serve = epm_sub.add_parser("serve", help="run a standalone endpoint mapper")
+    rpc.add_epm_serve_arguments(epm_serve)
+    epm_serve.set_defaults(run=rpc.run_epm_serve)
+    lookup = epm_sub.add_parser("lookup", help="list the endpoints an endpoint mapper knows "
+                                               "(like rpcdump)")
+    rpc.add_epm_lookup_arguments(lookup)
+    lookup.set_defaults(run=rpc.run_epm_lookup)
 
     demo = sub.add_parser("demo", help="run the demonstration")
     from . import _demo

@@ -1,0 +1,175 @@
+"""The threaded face: ``dcerpc.connect`` and ``dcerpc.Binding``.
+
+All network I/O happens on one asyncio loop (DESIGN.md §4). Threaded users get a
+*runtime loop thread*, started on first use (like grpc's poller thread); a blocking call
+is ``run_coroutine_threadsafe`` + wait. Proxies and bindings hold no thread state, so
+any number of threads may share one. The loop is uvloop's when uvloop is installed.
+Calling a blocking method *on* the runtime loop thread (from an ``async def`` manager,
+say) would deadlock and is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
+from . import status as st
+from .aio.client import AsyncProxy, parse_binding
+from .errors import RpcError
+from .ndr.types import Interface, Operation
+from .runtime.binding import StringBinding
+
+__all__ = ["Binding", "SyncProxy", "connect", "run_sync", "runtime_loop"]
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+
+
+def runtime_loop() -> asyncio.AbstractEventLoop:
+    """The runtime loop, started on a daemon thread on first use."""
+    global _loop, _thread
+    with _lock:
+        if _loop is None or _thread is None or not _thread.is_alive():
+            loop = _new_loop()
+            ready = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            _thread = threading.Thread(target=run, name="dcerpc-runtime", daemon=True)
+            _thread.start()
+            ready.wait()
+            _loop = loop
+        return _loop
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's loop when it is installed (DESIGN.md §7), else asyncio's."""
+    try:
+        import uvloop  # type: ignore[import-not-found]
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()  # type: ignore[no-any-return]
+
+
+def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro`` on the runtime loop and block until it ends."""
+    loop = runtime_loop()
+    if threading.current_thread() is _thread:
+        coro.close()
+        raise RpcError("a blocking RPC call cannot be made on the runtime loop thread; "
+                       "use dcerpc.aio there", st.RPC_S_WRONG_KIND_OF_BINDING)
+    return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+
+@atexit.register
+def _stop_loop() -> None:
+    loop = _loop
+    if loop is not None and loop.is_running():
+        loop.call_soon_threadsafe(loop.stop)
+
+
+class _SyncMethod:
+    __slots__ = ("_op", "_proxy")
+
+    def __init__(self, proxy: SyncProxy, op: Operation) -> None:
+        self._proxy, self._op = proxy, op
+
+    def __call__(self, *args: Any) -> Any:
+        return run_sync(self._proxy._aproxy._invoke(self._op, args))
+
+    def __repr__(self) -> str:
+        return f"<RPC method {self._proxy.spec.name}.{self._op.name}>"
+
+
+class SyncProxy:
+    """A thread-safe blocking proxy: methods named as the operations."""
+
+    def __init__(self, binding: Any, spec: Any, **options: Any) -> None:
+        self._aproxy = AsyncProxy(binding, spec, **options)
+        self.spec: Interface = self._aproxy.spec
+        self.binding: StringBinding = self._aproxy.binding
+        self._methods: dict[str, _SyncMethod] = {}
+
+    def __getattr__(self, name: str) -> _SyncMethod:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        method = self._methods.get(name)
+        if method is None:
+            try:
+                op = self.spec.operation(name)
+            except KeyError:
+                raise AttributeError(f"{self.spec.name} has no operation {name!r}") from None
+            method = self._methods[name] = _SyncMethod(self, op)
+        return method
+
+    def connect(self) -> SyncProxy:
+        run_sync(self._aproxy.connect())
+        return self
+
+    def close(self) -> None:
+        run_sync(self._aproxy.aclose())
+
+    def __enter__(self) -> SyncProxy:
+        try:
+            return self.connect()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<SyncProxy {self.spec.name} at {self.binding}>"
+
+
+def connect(binding: Any, spec: Any, **options: Any) -> SyncProxy:
+    """A thread-safe synchronous proxy for ``spec`` at ``binding``."""
+    return SyncProxy(binding, spec, **options)
+
+
+class Binding:
+    """A MIDL-style binding handle for the generated module functions ``Op(hBinding, …)``.
+
+    It shares pooled connections with :func:`connect` (same endpoint and options).
+    Options are those of :func:`connect`.
+    """
+
+    def __init__(self, string_binding: Any, **options: Any) -> None:
+        self.string_binding = parse_binding(string_binding)
+        self.options = options
+        self._proxies: dict[int, tuple[Interface, AsyncProxy]] = {}
+        self._lock = threading.Lock()
+
+    def _proxy(self, interface: Interface) -> AsyncProxy:
+        with self._lock:
+            hit = self._proxies.get(id(interface))
+            if hit is None or hit[0] is not interface:
+                hit = (interface, AsyncProxy(self.string_binding, interface, **self.options))
+                self._proxies[id(interface)] = hit
+            return hit[1]
+
+    def _rpc_invoke(self, interface: Interface, operation: Operation, args: Any) -> Any:
+        return run_sync(self._proxy(interface)._invoke(operation, tuple(args)))
+
+    def close(self) -> None:
+        with self._lock:
+            proxies, self._proxies = list(self._proxies.values()), {}
+        for _iface, proxy in proxies:
+            run_sync(proxy.aclose())
+
+    def __enter__(self) -> Binding:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Binding {self.string_binding}>"

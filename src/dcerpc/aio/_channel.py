@@ -1,0 +1,140 @@
+"""Client connection pools: one per endpoint and association group.
+
+Theory of operation
+-------------------
+Every proxy and binding handle to the same endpoint (with the same connection options)
+shares one :class:`Channel` on the loop, reference-counted. A channel holds up to
+``connections`` :class:`ClientProtocol` connections that belong to one association group
+([MS-RPCE] 3.3.1.3): the first bind asks for a new group, later connections join it, so
+context handles work on any of them.
+
+Choosing a connection for a call: a usable connection with room for another call
+(PFC_CONC_MPX multiplexes up to ``max_concurrent_calls``; without it, one call at a
+time), the least loaded first. When every connection is full the pool grows, up to
+``connections``; after that the call waits for room. A connection that lacks the
+interface's presentation context gets it with alter_context first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import CommFailure
+from ..protocol.connection import ConnectionConfig
+from ..protocol.constants import SyntaxId
+from ..runtime.binding import StringBinding
+from ..transport import open_connection
+from ._client_proto import ClientProtocol
+
+__all__ = ["Channel", "ChannelKey", "get_channel"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelKey:
+    protseq: str
+    network_addr: str
+    endpoint: str
+    config: ConnectionConfig
+    connections: int
+
+
+class Channel:
+    """A pool of connections to one endpoint (see the module docstring)."""
+
+    def __init__(self, key: ChannelKey) -> None:
+        self.key = key
+        self.binding = StringBinding(key.protseq, key.network_addr, key.endpoint)
+        self.conns: list[ClientProtocol] = []
+        self.assoc_group_id = 0
+        self.refs = 0
+        self._open_lock = asyncio.Lock()
+        self._room = asyncio.Event()
+
+    def _limit(self, proto: ClientProtocol) -> int:
+        return self.key.config.max_concurrent_calls if proto.conn.conc_mpx else 1
+
+    def _pick(self, syntax: SyntaxId) -> ClientProtocol | None:
+        best = None
+        for proto in self.conns:
+            if not proto.usable() or proto.in_flight >= self._limit(proto):
+                continue
+            if syntax in proto.refused:
+                raise proto.refused[syntax]
+            if best is None or (syntax in proto.contexts, -proto.in_flight) > (
+                    syntax in best.contexts, -best.in_flight):
+                best = proto
+        return best
+
+    async def acquire(self, syntax: SyntaxId) -> tuple[ClientProtocol, int]:
+        """A connection with room for one more call, and the p_cont_id for ``syntax``."""
+        while True:
+            self.conns = [c for c in self.conns if not c.dead]
+            proto = self._pick(syntax)
+            if proto is None and len(self.conns) < self.key.connections:
+                async with self._open_lock:
+                    proto = self._pick(syntax)
+                    if proto is None and len(self.conns) < self.key.connections:
+                        return await self._open(syntax)
+            if proto is not None:
+                if syntax in proto.contexts:
+                    return proto, proto.contexts[syntax]
+                return proto, await proto.alter_context(syntax)
+            self._room.clear()
+            await self._room.wait()
+
+    async def _open(self, syntax: SyntaxId) -> tuple[ClientProtocol, int]:
+        def factory() -> ClientProtocol:
+            return ClientProtocol(self.key.config, self._on_idle)
+
+        _transport, proto = await open_connection(self.binding, factory)
+        assert isinstance(proto, ClientProtocol)
+        self.conns.append(proto)
+        try:
+            proto.bind(syntax, self.assoc_group_id)
+            ev = await proto.bound
+        except BaseException:
+            proto.close()
+            raise
+        if not self.assoc_group_id:
+            self.assoc_group_id = ev.assoc_group_id
+        return proto, proto.settle_bind(ev)
+
+    def _on_idle(self, proto: ClientProtocol) -> None:
+        self._room.set()
+
+    def close(self) -> None:
+        conns, self.conns = self.conns, []
+        for proto in conns:
+            proto.close()
+        self._room.set()
+
+
+_channels: dict[tuple[int, ChannelKey], Channel] = {}
+
+
+def get_channel(binding: StringBinding, config: ConnectionConfig, connections: int) -> Channel:
+    """The shared channel for ``binding`` on the running loop (reference counted)."""
+    loop = asyncio.get_running_loop()
+    key = ChannelKey(binding.protseq.lower(), binding.network_addr, binding.endpoint, config,
+                     max(1, connections))
+    channel = _channels.get((id(loop), key))
+    if channel is None or getattr(channel, "_loop", None) is not loop:
+        channel = Channel(key)
+        channel._loop = loop  # type: ignore[attr-defined]
+        _channels[(id(loop), key)] = channel
+    channel.refs += 1
+    return channel
+
+
+def release_channel(channel: Channel) -> None:
+    channel.refs -= 1
+    if channel.refs <= 0:
+        loop: Any = getattr(channel, "_loop", None)
+        _channels.pop((id(loop), channel.key), None)
+        channel.close()
+
+
+def fail_closed() -> CommFailure:
+    return CommFailure("the proxy is closed")

@@ -1,0 +1,196 @@
+"""One server connection: an ``asyncio.Protocol`` pumping a sans-IO ServerConnection.
+
+The loop (style-anchors §11.5): feed octets with ``receive_data``, drain ``next_event``
+and route each event, write ``data_to_send()`` as one ``transport.write``, re-arm the one
+timer from ``get_timer()``. A :class:`RemoteProtocolError` means the peer broke the
+protocol: the core's last words (a fault or bind_nak) are written and the connection is
+closed; the server carries on with everyone else (DESIGN.md §6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..errors import RemoteProtocolError
+from ..protocol.connection import ServerConnection
+from ..protocol.events import (
+    NEED_DATA,
+    BindReceived,
+    CallOrphaned,
+    CancelRequested,
+    ConnectionClosed,
+    RequestReceived,
+)
+from ._callctx import CallContext
+
+if TYPE_CHECKING:
+    from .server import Server
+
+__all__ = ["ServerProtocol"]
+
+log = logging.getLogger("dcerpc.server")
+
+#: Seconds a connection closed for a protocol error keeps draining input (see below).
+_LINGER = 1.0
+
+
+class ServerProtocol(asyncio.Protocol):
+    """See the module docstring."""
+
+    def __init__(self, server: Server, protseq: str, sec_addr: str = "") -> None:
+        self.server = server
+        self.protseq = protseq
+        self.sec_addr = sec_addr
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.conn: ServerConnection | None = None
+        self.peer: Any = None
+        self.group = 0
+        #: calls dispatched to a manager and not answered yet, by call_id
+        self.calls: dict[int, CallContext] = {}
+        self.closed = self.loop.create_future()
+        self._timer: asyncio.TimerHandle | None = None
+        self._torn_down = False
+
+    # -- asyncio.Protocol ----------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.peer = transport.get_extra_info("peername") or transport.get_extra_info(
+            "sockname")
+        self.conn = ServerConnection(self.server.registry.policy,
+                                     self.server.config_for(self.sec_addr),
+                                     groups=self.server.groups, now=self.loop.time())
+        self.server._protocols.add(self)
+        self._arm_timer()
+
+    def data_received(self, data: bytes) -> None:
+        conn = self.conn
+        if conn is None or self._torn_down:
+            return
+        try:
+            conn.receive_data(data, self.loop.time())
+        except RemoteProtocolError as exc:
+            self._protocol_error(exc)
+            return
+        self.process()
+
+    def eof_received(self) -> bool:
+        if self.conn is not None and not self._torn_down:
+            self.conn.receive_data(b"")
+            self.process()
+        return False  # let asyncio close the transport
+
+    def pause_writing(self) -> None:
+        # Back-pressure: a client that does not read its replies is not read either, so
+        # neither its requests nor our responses pile up without bound.
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._teardown()
+        self.server._protocols.discard(self)
+
+    # -- the pump ------------------------------------------------------------------
+    def process(self) -> None:
+        """Drain the core's events, then flush what it wants sent."""
+        conn = self.conn
+        assert conn is not None
+        server = self.server
+        while True:
+            try:
+                event = conn.next_event()
+            except RemoteProtocolError as exc:
+                self._protocol_error(exc)
+                return
+            if event is NEED_DATA:
+                break
+            if isinstance(event, RequestReceived):
+                server._dispatch(self, event)
+            elif isinstance(event, CancelRequested):
+                call = self.calls.get(event.call_id)
+                if call is not None:
+                    call.cancelled.set()
+            elif isinstance(event, CallOrphaned):
+                call = self.calls.pop(event.call_id, None)
+                if call is not None:
+                    call.orphaned = True
+                    call.cancelled.set()
+            elif isinstance(event, BindReceived):
+                if event.accepted:
+                    self.group = event.assoc_group_id
+                    server.handles.join(self.group)
+            elif isinstance(event, ConnectionClosed):
+                self.flush()
+                self.close()
+                return
+        self.flush()
+
+    def flush(self) -> None:
+        conn, transport = self.conn, self.transport
+        if conn is None or transport is None:
+            return
+        data = conn.data_to_send()
+        if data and not transport.is_closing():
+            transport.write(data)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        conn = self.conn
+        deadline = conn.get_timer() if conn is not None else None
+        if self._timer is not None and (deadline is None or self._timer.when() != deadline):
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None and self._timer is None and not self._torn_down:
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self.conn is not None and not self._torn_down:
+            self.conn.handle_timer(self.loop.time())
+            self.process()
+
+    def _protocol_error(self, exc: RemoteProtocolError) -> None:
+        log.info("closing connection from %s: %s", self.peer, exc)
+        self.flush()  # the fault / bind_nak the spec wants sent first
+        self._teardown()
+        transport = self.transport
+        if transport is not None and not transport.is_closing() and transport.can_write_eof():
+            # Lingering close: closing a socket with unread input makes TCP send a reset,
+            # which can destroy the fault before the peer reads it. Half-close, discard
+            # what still arrives, and close for good after a short grace period.
+            transport.write_eof()
+            self.loop.call_later(_LINGER, self.close)
+        else:
+            self.close()
+
+    # -- teardown ------------------------------------------------------------------
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+        self._teardown()
+
+    def _teardown(self) -> None:
+        """Once per connection: cancel its calls, leave the association group (and run
+        down its context handles when this was the group's last connection)."""
+        if self._torn_down:
+            return
+        self._torn_down = True
+        if self._timer is not None:
+            self._timer.cancel()
+        if self.conn is not None:
+            self.conn.close()
+        for call in self.calls.values():
+            call.orphaned = True
+            call.cancelled.set()
+        self.calls.clear()
+        group, self.group = self.group, 0
+        self.server._connection_gone(self, group)
+        if not self.closed.done():
+            self.closed.set_result(None)

@@ -1,0 +1,212 @@
+"""The asyncio client face: ``dcerpc.aio.connect(binding, spec, **options)``.
+
+``async with dcerpc.aio.connect("ncacn_ip_tcp:127.0.0.1[4747]", calc.Calc) as c:
+await c.Add(2, 3)`` — methods are named as the operations, take the [in] values and
+return the result per the NDR result contract. One proxy may be used by any number of
+tasks at once: calls multiplex on the pooled connections (:mod:`._channel`).
+
+Options: ``timeout`` (seconds per call, including connecting; on expiry the call is
+orphaned on the wire and :class:`RpcTimeout` raised), ``object_uuid``,
+``max_xmit_frag`` / ``max_recv_frag``, ``connections`` (pool size, default 4) and
+``config`` (a full :class:`ConnectionConfig`). Cancelling the awaiting task orphans the
+call too (the abortive cancel of style-anchors §11.6) and re-raises CancelledError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import uuid
+from typing import Any
+
+from .. import runtime
+from .. import status as st
+from ..errors import CallCancelled, CommFailure, LocalProtocolError, RpcError, RpcTimeout
+from ..ndr import operation_codec
+from ..ndr.types import Interface, Operation
+from ..protocol.connection import ConnectionConfig
+from ..runtime.binding import StringBinding
+from ..runtime.calls import ClientCall
+from ..runtime.registry import syntax_of
+from ..transport import MEMORY
+from ._channel import Channel, get_channel, release_channel
+
+__all__ = ["AsyncProxy", "ClientOptions", "connect", "invoke", "resolve_spec"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """Validated client options (see the module docstring)."""
+
+    timeout: float | None = None
+    object_uuid: uuid.UUID | None = None
+    connections: int = 4
+    config: ConnectionConfig = dataclasses.field(default_factory=ConnectionConfig)
+
+    @classmethod
+    def make(cls, *, timeout: float | None = None, object_uuid: uuid.UUID | str | None = None,
+             max_xmit_frag: int | None = None, max_recv_frag: int | None = None,
+             connections: int = 4, config: ConnectionConfig | None = None) -> ClientOptions:
+        if timeout is not None and (math.isnan(timeout) or timeout < 0):
+            raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout}")
+        if connections < 1:
+            raise ValueError("connections must be at least 1")
+        cfg = config if config is not None else ConnectionConfig()
+        frags = {k: v for k, v in (("max_xmit_frag", max_xmit_frag),
+                                   ("max_recv_frag", max_recv_frag)) if v is not None}
+        if frags:
+            cfg = dataclasses.replace(cfg, **frags)
+        if isinstance(object_uuid, str):
+            object_uuid = uuid.UUID(object_uuid)
+        return cls(timeout, object_uuid, connections, cfg)
+
+
+def resolve_spec(spec: Any) -> Interface:
+    """An interface model from a model, a generated client class or a generated module."""
+    if isinstance(spec, Interface):
+        return spec
+    found = getattr(spec, "__interface__", None)
+    if isinstance(found, Interface):
+        return found
+    interfaces = getattr(spec, "__interfaces__", None)
+    if interfaces and len(interfaces) == 1:
+        return interfaces[0]  # type: ignore[no-any-return]
+    raise TypeError(f"{spec!r} is not an interface (dcerpc.ndr.types.Interface)")
+
+
+def parse_binding(binding: Any) -> StringBinding:
+    if isinstance(binding, StringBinding):
+        return binding
+    if isinstance(binding, str):
+        return StringBinding.parse(binding)
+    inner = getattr(binding, "string_binding", None)
+    if isinstance(inner, StringBinding):
+        return inner
+    raise TypeError(f"not a binding: {binding!r}")
+
+
+async def invoke(channel: Channel, spec: Interface, op: Operation, args: Any,
+                 options: ClientOptions, object_uuid: uuid.UUID | None = None) -> Any:
+    """Make one call on ``channel``; the result, or the RpcError the call ended with."""
+    codec = operation_codec(op)
+    stub = codec.encode_request(args)
+    call = ClientCall(spec, op)
+    loop = asyncio.get_running_loop()
+    timeout = options.timeout
+    deadline = None if timeout is None else loop.time() + timeout
+    proto = None
+    try:
+        async with asyncio.timeout_at(deadline):
+            proto, p_cont_id = await channel.acquire(syntax_of(spec))
+            try:
+                proto.send(call, codec, p_cont_id, stub, object_uuid or options.object_uuid)
+            except LocalProtocolError as exc:  # the connection died after acquire()
+                raise CommFailure(f"{op.name}: {exc}") from None
+            done: asyncio.Future[None] = loop.create_future()
+            call.add_done_callback(lambda _c: done.done() or done.set_result(None))
+            await done
+    except TimeoutError:
+        err = RpcTimeout(f"{spec.name}.{op.name}: no reply within {timeout} s")
+        if proto is not None:
+            proto.abandon(call, err)
+        raise err from None
+    except asyncio.CancelledError:
+        if proto is not None:
+            proto.abandon(call, CallCancelled(f"{op.name}: cancelled by the caller"))
+        raise
+    return call.outcome()
+
+
+class _AsyncMethod:
+    __slots__ = ("_op", "_proxy")
+
+    def __init__(self, proxy: AsyncProxy, op: Operation) -> None:
+        self._proxy, self._op = proxy, op
+
+    async def __call__(self, *args: Any) -> Any:
+        return await self._proxy._invoke(self._op, args)
+
+    def __repr__(self) -> str:
+        return f"<async RPC method {self._proxy.spec.name}.{self._op.name}>"
+
+
+class AsyncProxy:
+    """An asyncio client proxy (see the module docstring)."""
+
+    def __init__(self, binding: Any, spec: Any, **options: Any) -> None:
+        self.binding = parse_binding(binding)
+        self.spec = resolve_spec(spec)
+        self.options = ClientOptions.make(**options)
+        self._object_uuid = self.binding.object_uuid
+        self._channel: Channel | None = None
+        self._methods: dict[str, _AsyncMethod] = {}
+        self._closed = False
+
+    async def _get_channel(self) -> Channel:
+        if self._closed:
+            raise RpcError("the proxy is closed", st.RPC_S_INVALID_BINDING)
+        if self._channel is None:
+            binding = self.binding
+            if not binding.endpoint and binding.protseq.lower() != MEMORY:
+                loop = asyncio.get_running_loop()
+                # The resolver may block (an endpoint-mapper round trip through the
+                # threaded face), so it runs off the loop.
+                binding = await loop.run_in_executor(None, runtime.resolver, binding,
+                                                     self.spec)
+            if self._channel is None:
+                self._channel = get_channel(binding, self.options.config,
+                                            self.options.connections)
+        return self._channel
+
+    async def _invoke(self, op: Operation, args: Any) -> Any:
+        channel = await self._get_channel()
+        return await invoke(channel, self.spec, op, args, self.options, self._object_uuid)
+
+    def __getattr__(self, name: str) -> _AsyncMethod:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        method = self._methods.get(name)
+        if method is None:
+            try:
+                op = self.spec.operation(name)
+            except KeyError:
+                raise AttributeError(f"{self.spec.name} has no operation {name!r}") from None
+            method = self._methods[name] = _AsyncMethod(self, op)
+        return method
+
+    async def connect(self) -> AsyncProxy:
+        """Open and bind a connection now (otherwise the first call does)."""
+        channel = await self._get_channel()
+        coro = channel.acquire(syntax_of(self.spec))
+        timeout = self.options.timeout
+        await (asyncio.wait_for(coro, timeout) if timeout is not None else coro)
+        return self
+
+    async def aclose(self) -> None:
+        """Release the proxy's share of the pooled connections."""
+        if not self._closed:
+            self._closed = True
+            if self._channel is not None:
+                release_channel(self._channel)
+                self._channel = None
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncProxy:
+        try:
+            return await self.connect()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<AsyncProxy {self.spec.name} at {self.binding}>"
+
+
+def connect(binding: Any, spec: Any, **options: Any) -> AsyncProxy:
+    """An asyncio proxy for ``spec`` at ``binding`` (string, StringBinding or Binding)."""
+    return AsyncProxy(binding, spec, **options)

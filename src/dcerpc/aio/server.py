@@ -1,0 +1,302 @@
+"""``dcerpc.Server``: serve registered interfaces on TCP, ncalrpc and memory endpoints.
+
+Managers: ``server.register(spec, impl)``; ``impl.Op(*in_args)`` returns the result
+shaped per the NDR result contract (:mod:`dcerpc.runtime.dispatch`). ``async def``
+managers run on the server's loop; plain ones on a bounded worker pool
+(``ThreadPoolExecutor(workers)``, like MS-RPC worker threads). A worker thread cannot
+be interrupted: when a call is cancelled or the server stops, the thread finishes the
+manager and its result is dropped (style-anchors §11.5 point 5).
+
+Limits: more than ``max_calls`` calls in progress across all connections → fault
+``nca_s_server_too_busy`` (the call did not execute); nothing is ever queued without
+bound. While stopping, new calls on open connections are refused the same way.
+``stop(timeout)`` stops accepting, lets in-flight calls finish within ``timeout``,
+then cancels ``async`` managers, faults what is left with ``RPC_S_CALL_CANCELLED`` and
+closes every connection (running down their context handles).
+
+asyncio use: ``await server.start()`` / ``await server.stop()`` or ``async with server``.
+Threaded use: ``server.start_background()`` / ``server.stop_background()`` run it on the
+runtime loop thread (:mod:`dcerpc._sync`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import inspect
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .. import status as st
+from ..errors import RpcError
+from ..ndr.types import Interface
+from ..protocol.connection import AssociationGroups, ConnectionConfig
+from ..protocol.events import RequestReceived
+from ..runtime.binding import NCACN_IP_TCP, StringBinding
+from ..runtime.contexts import ContextHandleTable, OpenHandle, rundown_callable
+from ..runtime.dispatch import Dispatcher, PreparedCall, fault_status
+from ..runtime.registry import InterfaceRegistry
+from ..transport import Listener, start_listener
+from ._callctx import CallContext, CancelSignal, context_for
+from ._server_proto import ServerProtocol
+
+__all__ = ["Server"]
+
+log = logging.getLogger("dcerpc.server")
+
+
+class Server:
+    """An RPC server (see the module docstring)."""
+
+    def __init__(self, *, epm: bool = False, max_calls: int = 1000, workers: int = 16,
+                 config: ConnectionConfig | None = None) -> None:
+        if max_calls < 1 or workers < 1:
+            raise ValueError("max_calls and workers must be positive")
+        self.epm = epm
+        self.max_calls = max_calls
+        self.workers = workers
+        self.config = config if config is not None else ConnectionConfig()
+        self.registry = InterfaceRegistry()
+        self.groups = AssociationGroups()
+        self.handles = ContextHandleTable()
+        self.dispatcher = Dispatcher(self.handles)
+        self.bindings: list[StringBinding] = []
+        self._endpoints: list[StringBinding] = []
+        self._listeners: list[Listener] = []
+        self._protocols: set[ServerProtocol] = set()
+        self._inflight: dict[CallContext, tuple[ServerProtocol, asyncio.Future[Any]]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: asyncio.Event | None = None
+        self._stopping = False
+
+    # -- configuration -------------------------------------------------------------
+    def register(self, spec: Interface, impl: Any, *, object_uuid: uuid.UUID | None = None
+                 ) -> None:
+        """Serve ``spec`` with ``impl`` (for ``object_uuid``, else as the default manager)."""
+        self.registry.register(spec, impl, object_uuid)
+
+    def listen(self, string_binding: str | StringBinding) -> None:
+        """Add an endpoint (call before :meth:`start`; several are allowed)."""
+        binding = (string_binding if isinstance(string_binding, StringBinding)
+                   else StringBinding.parse(string_binding))
+        self._endpoints.append(binding)
+
+    @property
+    def interfaces(self) -> list[Interface]:
+        """The registered interface models (for the endpoint mapper)."""
+        return self.registry.interfaces
+
+    @property
+    def active_calls(self) -> int:
+        return len(self._inflight)
+
+    def config_for(self, sec_addr: str) -> ConnectionConfig:
+        return dataclasses.replace(self.config, sec_addr=sec_addr) if sec_addr \
+            else self.config
+
+    # -- asyncio lifecycle -----------------------------------------------------------
+    async def start(self) -> list[StringBinding]:
+        """Start listening on every endpoint; returns the real bindings."""
+        if self._loop is not None:
+            raise RpcError("server already started", st.RPC_S_ALREADY_LISTENING)
+        if not self._endpoints:
+            raise RpcError("no endpoint: call listen() first", st.RPC_S_NO_PROTSEQS_REGISTERED)
+        self._loop = asyncio.get_running_loop()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopping = False
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="dcerpc-worker")
+        try:
+            for endpoint in self._endpoints:
+                listener = await start_listener(endpoint, self._factory_for(endpoint))
+                self._listeners.append(listener)
+                self.bindings.extend(listener.bindings)
+        except BaseException:
+            await self.stop(0)
+            raise
+        return list(self.bindings)
+
+    def _factory_for(self, endpoint: StringBinding) -> Any:
+        # bind_ack's sec_addr is the TCP port as text ([MS-RPCE] 2.2.2.4 / protocol-
+        # digest §2.1); with port 0 it is only known once the listener is bound.
+        sec_addr = [endpoint.endpoint if endpoint.protseq.lower() == NCACN_IP_TCP else ""]
+
+        def factory(protseq: str) -> ServerProtocol:
+            if protseq == NCACN_IP_TCP and sec_addr[0] in ("", "0"):
+                ports = [b.endpoint for b in self.bindings if b.protseq == NCACN_IP_TCP]
+                sec_addr[0] = ports[-1] if ports else ""
+            return ServerProtocol(self, protseq, sec_addr[0])
+        return factory
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, drain in-flight calls for ``timeout`` seconds, then cancel and
+        close everything (see the module docstring)."""
+        if self._loop is None:
+            return
+        self._stopping = True
+        listeners, self._listeners = self._listeners, []
+        for listener in listeners:
+            await listener.close()
+        if self._inflight and self._idle is not None and timeout > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout)
+        for call, (proto, fut) in list(self._inflight.items()):
+            fut.cancel()  # async managers get CancelledError; worker threads run on
+            self._answer_fault(proto, call, st.RPC_S_CALL_CANCELLED)
+        self._inflight.clear()
+        protocols = list(self._protocols)
+        for proto in protocols:
+            proto.close()
+        if protocols:
+            await asyncio.wait([p.closed for p in protocols], timeout=1.0)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self.bindings = []
+        self._loop = None
+
+    async def __aenter__(self) -> Server:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- threaded lifecycle ----------------------------------------------------------
+    def start_background(self) -> list[StringBinding]:
+        """Start on the runtime loop thread; returns the real bindings."""
+        from .._sync import run_sync
+
+        return run_sync(self.start())  # type: ignore[no-any-return]
+
+    def stop_background(self, timeout: float = 5.0) -> None:
+        from .._sync import run_sync
+
+        run_sync(self.stop(timeout))
+
+    # -- dispatch (called by ServerProtocol on the loop) -----------------------------
+    def _dispatch(self, proto: ServerProtocol, ev: RequestReceived) -> None:
+        conn = proto.conn
+        assert conn is not None
+        if len(self._inflight) >= self.max_calls or self._stopping:
+            if not ev.maybe:
+                conn.send_fault(ev.call_id, st.nca_s_server_too_busy, did_not_execute=True)
+            return
+        try:
+            prepared = self.dispatcher.prepare(ev.interface, ev.opnum, ev.stub, proto.group,
+                                               ev.object)
+        except RpcError as exc:
+            if not ev.maybe:
+                conn.send_fault(ev.call_id, exc.status & 0xFFFFFFFF, did_not_execute=True)
+            return
+        except Exception as exc:  # a bug in dispatch must not take the server down
+            if not ev.maybe:
+                conn.send_fault(ev.call_id, fault_status(exc, "dispatch"),
+                                did_not_execute=True)
+            return
+        loop = proto.loop
+        call = CallContext(proto.peer, proto.protseq, ev.object, prepared.entry.spec,
+                           prepared.operation, ev.call_id, proto.group, CancelSignal(loop))
+        call.extra["maybe"] = ev.maybe
+        ctx = context_for(call)
+        method = prepared.method
+        fut: asyncio.Future[Any]
+        if inspect.iscoroutinefunction(method):
+            fut = loop.create_task(method(*prepared.args), context=ctx)
+        else:
+            assert self._pool is not None
+            fut = loop.run_in_executor(self._pool, ctx.run, method, *prepared.args)
+        if not ev.maybe:
+            proto.calls[ev.call_id] = call
+        self._inflight[call] = (proto, fut)
+        if self._idle is not None:
+            self._idle.clear()
+        fut.add_done_callback(lambda f: self._finished(proto, call, prepared, f))
+
+    def _finished(self, proto: ServerProtocol, call: CallContext, prepared: PreparedCall,
+                  fut: asyncio.Future[Any]) -> None:
+        if self._inflight.pop(call, None) is None:
+            return  # already answered by stop()
+        if not self._inflight and self._idle is not None:
+            self._idle.set()
+        if fut.cancelled():
+            self._answer_fault(proto, call, st.RPC_S_CALL_CANCELLED)
+            return
+        exc = fut.exception()
+        if exc is None:
+            result = fut.result()
+            if inspect.isawaitable(result):  # a plain def that returned a coroutine
+                self._chain(proto, call, prepared, result)
+                return
+            try:
+                stub = self.dispatcher.encode_result(prepared, result)
+            except RpcError as err:
+                log.error("%s: %s", prepared.operation.name, err)
+                self._answer_fault(proto, call, err.status)
+                return
+            except Exception as err:
+                self._answer_fault(proto, call, fault_status(err, prepared.operation.name))
+                return
+            self._answer(proto, call, stub)
+        else:
+            self._answer_fault(proto, call, fault_status(exc, prepared.operation.name))
+
+    def _chain(self, proto: ServerProtocol, call: CallContext, prepared: PreparedCall,
+               awaitable: Any) -> None:
+        async def run() -> Any:
+            return await awaitable
+
+        fut = proto.loop.create_task(run(), context=context_for(call))
+        self._inflight[call] = (proto, fut)
+        fut.add_done_callback(lambda f: self._finished(proto, call, prepared, f))
+
+    def _answer(self, proto: ServerProtocol, call: CallContext, stub: bytes) -> None:
+        proto.calls.pop(call.call_id, None)
+        conn = proto.conn
+        if call.extra.get("maybe") or call.orphaned or conn is None or conn.closed:
+            return
+        conn.send_response(call.call_id, stub)
+        proto.flush()
+
+    def _answer_fault(self, proto: ServerProtocol, call: CallContext, status: int) -> None:
+        proto.calls.pop(call.call_id, None)
+        conn = proto.conn
+        if call.extra.get("maybe") or call.orphaned or conn is None or conn.closed:
+            return
+        conn.send_fault(call.call_id, status & 0xFFFFFFFF)
+        proto.flush()
+
+    # -- connection bookkeeping --------------------------------------------------------
+    def _connection_gone(self, proto: ServerProtocol, group: int) -> None:
+        if group:
+            for handle in self.handles.leave(group):
+                self._rundown(handle)
+
+    def _rundown(self, handle: OpenHandle) -> None:
+        fn = rundown_callable(handle)
+        if fn is None:
+            return
+        loop = self._loop or asyncio.get_running_loop()
+        if inspect.iscoroutinefunction(fn):
+            fut: asyncio.Future[Any] = loop.create_task(fn(handle.obj))
+        elif self._pool is not None:
+            fut = loop.run_in_executor(self._pool, fn, handle.obj)
+        else:
+            try:
+                fn(handle.obj)
+            except Exception:
+                log.exception("context handle rundown failed")
+            return
+        fut.add_done_callback(_log_rundown_error)
+
+
+def _log_rundown_error(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled() and fut.exception() is not None:
+        exc = fut.exception()
+        assert exc is not None
+        log.error("context handle rundown failed", exc_info=(type(exc), exc,
+                                                              exc.__traceback__))
