@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import status
+from ._endpoints import use_endpoint_mapper
 from ._sync import Binding, SyncProxy, connect
 from .aio import CallContext, Server, current_call
 from .errors import (
@@ -42,4 +43,7 @@ __all__ = [
     "connect",
     "current_call",
     "status",
+    "use_endpoint_mapper",
 ]
+
+use_endpoint_mapper()

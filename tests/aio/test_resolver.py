@@ -11,7 +11,11 @@ import dcerpc.runtime as rt
 from dcerpc import status as st
 
 
-def test_no_resolver_means_no_endpoint_found() -> None:
+def test_no_resolver_means_no_endpoint_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dcerpc installs the endpoint-mapper resolver on import; without any resolver the
+    # call fails as Windows does when nothing maps the interface.
+    monkeypatch.setattr(rt, "resolver", rt.no_resolver)
+
     async def main() -> None:
         c = dcerpc.aio.connect("ncacn_ip_tcp:127.0.0.1", svc.TestSvc)
         with pytest.raises(dcerpc.RpcError) as info:

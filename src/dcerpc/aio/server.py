@@ -51,11 +51,13 @@ log = logging.getLogger("dcerpc.server")
 class Server:
     """An RPC server (see the module docstring)."""
 
-    def __init__(self, *, epm: bool = False, max_calls: int = 1000, workers: int = 16,
+    def __init__(self, *, epm: bool | int = False, max_calls: int = 1000, workers: int = 16,
                  config: ConnectionConfig | None = None) -> None:
         if max_calls < 1 or workers < 1:
             raise ValueError("max_calls and workers must be positive")
         self.epm = epm
+        #: The endpoint mapper served with ``epm=True`` / ``epm=PORT`` (None otherwise).
+        self.endpoint_mapper: Any = None
         self.max_calls = max_calls
         self.workers = workers
         self.config = config if config is not None else ConnectionConfig()
@@ -110,15 +112,40 @@ class Server:
         self._idle.set()
         self._stopping = False
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="dcerpc-worker")
+        endpoints = list(self._endpoints)
+        if self.epm is not False:
+            endpoints += self._serve_endpoint_mapper()
         try:
-            for endpoint in self._endpoints:
+            for endpoint in endpoints:
                 listener = await start_listener(endpoint, self._factory_for(endpoint))
                 self._listeners.append(listener)
                 self.bindings.extend(listener.bindings)
         except BaseException:
             await self.stop(0)
             raise
+        if self.endpoint_mapper is not None:
+            from ..runtime.epm import register_server
+
+            # Every endpoint is listed (replace=False), the mapper's own included, as
+            # rpcss lists itself.
+            register_server(self.endpoint_mapper, self.bindings, self.interfaces,
+                            "dcerpc", replace=False)
         return list(self.bindings)
+
+    def _serve_endpoint_mapper(self) -> list[StringBinding]:
+        """``epm=True``: serve the mapper here; ``epm=PORT``: also on that TCP port."""
+        from ..runtime.epm import EndpointMapper, epm_idl
+
+        if self.endpoint_mapper is None:
+            from .._endpoints import OnLoop
+
+            self.endpoint_mapper = EndpointMapper()
+            self.register(epm_idl().epm, OnLoop(self.endpoint_mapper))
+        if self.epm is True:
+            return []
+        host = next((b.network_addr for b in self._endpoints
+                     if b.protseq.lower() == "ncacn_ip_tcp" and b.network_addr), "127.0.0.1")
+        return [StringBinding("ncacn_ip_tcp", host, str(int(self.epm)))]
 
     def _factory_for(self, endpoint: StringBinding) -> Any:
         # bind_ack's sec_addr is the TCP port as text ([MS-RPCE] 2.2.2.4 / protocol-
