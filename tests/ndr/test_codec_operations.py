@@ -107,6 +107,13 @@ def test_out_array_sized_by_in_param_and_deref_count() -> None:
     resp = codec.encode_response((None, b"abc"))
     assert resp == h("03000000 | 03000000 00000000 03000000") + b"abc"
     assert codec.decode_response(resp) == (3, b"abc")
+    # with the request's values, max_count is the [in] size, as MIDL stubs send it
+    request = codec.decode_request(codec.encode_request([16]))
+    resp = codec.encode_response((None, b"abc"), request=request)
+    assert resp == h("03000000 | 10000000 00000000 03000000") + b"abc"
+    assert codec.decode_response(resp) == (3, b"abc")
+    with pytest.raises(ndr.NdrError):  # more data than the caller's buffer
+        codec.encode_response((None, b"abc"), request=[2])
 
 
 def test_full_pointer_ids_span_parameters() -> None:

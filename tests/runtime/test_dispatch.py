@@ -192,7 +192,12 @@ def test_client_call_ends_exactly_once() -> None:
         failed.outcome()
 
 
-def test_default_resolver_raises_no_endpoint_found() -> None:
+def test_no_resolver_raises_no_endpoint_found() -> None:
     with pytest.raises(dcerpc.RpcError) as info:
-        rt.resolver(rt.StringBinding.parse("ncacn_ip_tcp:127.0.0.1"), svc.TestSvc)
+        rt.no_resolver(rt.StringBinding.parse("ncacn_ip_tcp:127.0.0.1"), svc.TestSvc)
     assert info.value.status == st.RPC_S_NO_ENDPOINT_FOUND
+
+
+def test_importing_dcerpc_installs_the_endpoint_mapper_resolver() -> None:
+    assert rt.resolver is not rt.no_resolver
+    assert rt.resolver.__qualname__.startswith("epm_resolver")

@@ -27,7 +27,7 @@ from ._dec import Dec
 from ._dec import top_item as dec_top
 from ._enc import Enc
 from ._enc import top_item as enc_top
-from ._layout import elem_kind, pyname, unrange
+from ._layout import count_fields, elem_kind, pyname, unrange
 from ._runtime import LOW_LEVEL_ERRORS, map_decode_error, map_encode_error
 
 
@@ -49,6 +49,11 @@ class OperationCodec:
         self.op = op
         self.in_params = [p for p in op.params if p.in_ and _on_wire(p)]
         self.out_params = [p for p in op.params if p.out and _on_wire(p)]
+        # [in]-only scalars named by an [out] param's size_is/length_is/...: the response's
+        # counts come from them, as MIDL stubs do ([out, size_is(size)] → max_count = size).
+        refs = count_fields([(p.name, p.type) for p in self.out_params]
+                            + [(p.name, p.type) for p in self.in_params if not p.out])
+        self.sizing_in_params = [p for p in self.in_params if not p.out and p.name in refs]
         names = (["return_value"] if op.returns is not None else []) + \
             [pyname(p.name) for p in self.out_params]
         self._nresults = len(names)
@@ -77,14 +82,17 @@ class OperationCodec:
         return f"{self.op.name}({p.name})"
 
     def _enc_src(self, u: Unit, name: str, params: list[t.Param], ret: bool,
-                 pipes_first: bool) -> str:
+                 pipes_first: bool, context: Sequence[t.Param] = ()) -> str:
+        """``context``: [in]-only scalars that size the encoded params, read from the
+        second argument ``r`` (the request's values; None entries are derived)."""
         w = Writer()
         w("o = bytearray()")
         w("st = _EncState()")
         e = Enc(u, w, {}, 8)
-        members = [(p.name, p.type) for p in params]
-        e.env = e.member_env(members, {p.name: f"a[{i}]" for i, p in enumerate(params)},
-                             self.op.name)
+        members = [(p.name, p.type) for p in params] + [(p.name, p.type) for p in context]
+        base = {p.name: f"a[{i}]" for i, p in enumerate(params)}
+        base.update({p.name: f"r[{i}]" for i, p in enumerate(context)})
+        e.env = e.member_env(members, base, self.op.name)
         items: list[tuple[str, t.NdrType, str]] = [
             (e.env[p.name], p.type, self._where(p)) for p in params]
         if ret:
@@ -98,7 +106,7 @@ class OperationCodec:
             else:
                 enc_top(e, T, ve, where)
         e.flush()
-        return "\n".join([f"def {name}(a):", *w.lines, "    return o"]) + "\n"
+        return "\n".join([f"def {name}(a, r):", *w.lines, "    return o"]) + "\n"
 
     def _dec_src(self, u: Unit, name: str, params: list[t.Param], ret: bool,
                  pipes_first: bool) -> str:
@@ -130,7 +138,8 @@ class OperationCodec:
         return self._dec_src(u, name, self.in_params, False, False)
 
     def _src_enc_resp(self, u: Unit, name: str) -> str:
-        return self._enc_src(u, name, self.out_params, self.op.returns is not None, True)
+        return self._enc_src(u, name, self.out_params, self.op.returns is not None, True,
+                             self.sizing_in_params)
 
     def _src_dec_resp(self, u: Unit, name: str) -> str:
         return self._dec_src(u, name, self.out_params, self.op.returns is not None, True)
@@ -141,18 +150,26 @@ class OperationCodec:
         if len(args) != len(self.in_params):
             raise NdrError(f"{self.op.name}: expected {len(self.in_params)} [in] values "
                            f"({', '.join(p.name for p in self.in_params)}), got {len(args)}")
-        return self._run_enc("ereq", args, little_endian)
+        return self._run_enc("ereq", args, little_endian, [])
 
     def decode_request(self, data: bytes | bytearray | memoryview, *,
                        little_endian: bool = True) -> list[Any]:
         return self._run_dec("dreq", data, little_endian)
 
-    def encode_response(self, result: Any, *, little_endian: bool = True) -> bytes:
+    def encode_response(self, result: Any, *, request: Sequence[Any] | None = None,
+                        little_endian: bool = True) -> bytes:
+        """``request``: the call's [in] values (as :meth:`decode_request` returned them), so
+        that [out] arrays sized by [in] params carry that size as their max_count; without
+        it the counts are derived from the data."""
         values = self._unshape(result)
         # wire order: out params, then the return value (kept last in ``values``)
         if self.op.returns is not None:
             values = values[1:] + values[:1]
-        return self._run_enc("eresp", values, little_endian)
+        ctx: list[Any] = [None] * len(self.sizing_in_params)
+        if request is not None and ctx:
+            index = {id(p): i for i, p in enumerate(self.in_params)}
+            ctx = [request[index[id(p)]] for p in self.sizing_in_params]
+        return self._run_enc("eresp", values, little_endian, ctx)
 
     def decode_response(self, data: bytes | bytearray | memoryview, *,
                         little_endian: bool = True) -> Any:
@@ -183,10 +200,10 @@ class OperationCodec:
                            f"({', '.join(self.result_type._fields)}), got {result!r}")  # type: ignore[union-attr]
         return list(result)
 
-    def _run_enc(self, kind: str, args: list[Any], le: bool) -> bytes:
+    def _run_enc(self, kind: str, args: list[Any], le: bool, ctx: list[Any]) -> bytes:
         fn = self._fn(kind, le)
         try:
-            return bytes(fn(args))
+            return bytes(fn(args, ctx))
         except NdrError:
             raise
         except LOW_LEVEL_ERRORS as exc:

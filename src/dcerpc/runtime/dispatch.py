@@ -166,7 +166,9 @@ class Dispatcher:
         for k, param, htype in plan.out_handles:
             values[k] = self._out_handle(call, param, htype, values[k])
         try:
-            return plan.codec.encode_response(values[0] if n == 1 else values or None)
+            # The request's values size [out] arrays as MIDL stubs do (max_count = size_is).
+            return plan.codec.encode_response(values[0] if n == 1 else values or None,
+                                              request=call.args)
         except NdrError as exc:
             raise RpcError(f"{call.operation.name}: the manager's result does not "
                            f"marshal: {exc}", st.nca_s_fault_unspec) from None
