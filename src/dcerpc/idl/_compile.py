@@ -18,9 +18,19 @@ from typing import Any
 from ..errors import IdlError
 from ..ndr import types as t
 from . import _ast as a
+from ._forward import (
+    Postponed,
+    contains_itself,
+    declared_names,
+    find_cycle,
+    item_declares,
+    used_names,
+    uses_own_names,
+)
 from ._parser import parse_acf, parse_idl
 from ._preprocess import Preprocessor, find_file
 from ._resolve import (
+    BUILTIN_NAMES,
     STRUCTURAL,
     Chain,
     Ctx,
@@ -120,6 +130,9 @@ class Compiler(TypeResolver):
         self.own_interfaces: list[t.Interface] = []
         self.acf: dict[str, a.AcfInterface] = {}
         self.acf_used_ops: set[tuple[str, str]] = set()
+        self.declared: set[str] = set()  # every type name the files read so far define
+        self.postponed: list[Postponed] = []  # items waiting for a later definition
+        self.next_opnums: dict[str, int] = {}  # interface -> opnums taken incl. inherited
 
     # ------------------------------------------------------------------ files
     def compile_file(self, path: str, acf_path: str | None) -> Compilation:
@@ -127,6 +140,13 @@ class Compiler(TypeResolver):
         if acf_path is not None:
             self.load_acf(acf_path)
         self.process_file(path, own=True)
+        self.finish_postponed()
+        ring = contains_itself(self.named)
+        if ring is not None:
+            where = next((v for (k, n), v in self.tag_locs.items() if n == ring[0] or
+                          getattr(self.tags.get((k, n)), "name", None) == ring[0]), None)
+            raise err(f"{ring[0]} contains itself by value ({' -> '.join(ring)}); "
+                      "only a pointer can refer back", where)
         for (iname, opname), acf_op in self._acf_ops().items():
             if (iname, opname) not in self.acf_used_ops and \
                     iname in {i.name for i in self.own_interfaces}:
@@ -180,6 +200,7 @@ class Compiler(TypeResolver):
         self.seen_files.add(path)
         pp = Preprocessor(self.include_dirs, self.defines, self.read).run_file(path)
         items = parse_idl(pp)
+        self.declared |= declared_names(items)
         saved = self.own
         self.own = own
         try:
@@ -209,10 +230,99 @@ class Compiler(TypeResolver):
             elif isinstance(it, a.Library):
                 self.check_attrs(it.attrs)
                 self.items(it.items, cur_dir, iface)
-            elif isinstance(it, a.Typedef):
-                self.typedef(it, iface.ctx if iface else Ctx())
-            elif isinstance(it, a.Declaration):
-                self.declaration(it, iface)
+            elif isinstance(it, a.Typedef | a.Declaration):
+                self.run_or_postpone(it, iface)
+
+    # ------------------------------------------------------------------ forward references
+    def run_or_postpone(self, it: a.Typedef | a.Declaration, iface: _IfaceState | None) -> None:
+        """Process ``it`` now, or postpone it while it uses names defined later (MIDL
+        accepts such forward references; see :mod:`._forward`)."""
+        needs = self._pending(used_names(it))
+        own = self.own
+        forward = None
+        reserved: list[int] | None = None
+        if isinstance(it, a.Typedef):
+            ts = it.spec.type
+            if isinstance(ts, a.StructSpec) and ts.tag and ts.members is not None:
+                fwd = a.Typedef(it.attrs, a.DeclSpec(a.StructSpec(ts.tag, None, ts.loc),
+                                                     it.spec.const), it.declarators, it.loc)
+                forward = self._with_own(own, lambda: self._run(fwd, iface, None))
+        self_forward = forward if uses_own_names(it) else None
+
+        def run() -> None:
+            if self_forward is not None:
+                self_forward()  # the body uses the typedef's own names: declare them first
+            self._run(it, iface, reserved)
+
+        if not needs:
+            run()
+            self.retry_postponed()
+            return
+        if isinstance(it, a.Declaration) and iface is not None:
+            # keep the opnums of postponed operations in declaration order
+            reserved = [iface.reserve() for d in it.declarators if iface.takes_opnum(it, d)]
+        self.postponed.append(Postponed(self._with_own(own, run), needs, item_declares(it),
+                                        it.loc, forward))
+
+    def _with_own(self, own: bool, fn: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            saved = self.own
+            self.own = own
+            try:
+                fn()
+            finally:
+                self.own = saved
+        return run
+
+    def _run(self, it: a.Typedef | a.Declaration, iface: _IfaceState | None,
+             reserved: list[int] | None) -> None:
+        if isinstance(it, a.Typedef):
+            self.typedef(it, iface.ctx if iface else Ctx())
+        else:
+            self.declaration(it, iface, reserved)
+
+    def _pending(self, names: set[str]) -> set[str]:
+        return {n for n in names if n in self.declared and not self._defined(n)}
+
+    def _defined(self, name: str) -> bool:
+        kind, _, tag = name.partition(" ")
+        if tag:
+            return (kind, tag) in self.tags
+        return name in self.typedefs or name in self.iface_names or name in BUILTIN_NAMES
+
+    def retry_postponed(self) -> None:
+        """Run every postponed item whose names are all defined now, until none is."""
+        progress = True
+        while progress and self.postponed:
+            progress = False
+            for p in self.postponed:
+                p.needs = self._pending(p.needs)
+                if not p.needs:
+                    self.postponed.remove(p)
+                    p.run()
+                    progress = True
+                    break
+
+    def finish_postponed(self) -> None:
+        """End of the compilation: break cycles through struct tags, else diagnose."""
+        while self.postponed:
+            self.retry_postponed()
+            if not self.postponed:
+                return
+            cand = next((p for p in self.postponed if p.forward and not p.tried_forward), None)
+            if cand is not None and cand.forward is not None:
+                # ``typedef struct A {PB b;} A, *PA; typedef struct B {PA a;} B, *PB;``:
+                # declare A/PA over the (still empty) struct A first, as C's ``struct A;``
+                cand.tried_forward = True
+                cand.forward()
+                continue
+            found = find_cycle(self.postponed)
+            if found is not None:
+                cycle, where = found
+                raise err("circular type definition: " + " -> ".join(
+                    f"'{n}'" for n in cycle) + " (each is defined in terms of the next; "
+                    "only a pointer to a struct tag can refer back)", where)
+            self.postponed.pop(0).run()  # raises its own diagnostic
 
     def typedef(self, td: a.Typedef, ctx: Ctx) -> None:
         self.check_attrs(td.attrs)
@@ -265,10 +375,11 @@ class Compiler(TypeResolver):
                 raise err(f"duplicate definition of type '{name}' (first defined at "
                           f"{prev.loc})", d.loc)
             self.typedefs[name] = info
-            if self.own:
-                self.own_typedefs.append(name)
+            if self.own and prev is None:  # prev at d.loc: the forward declaration of this
+                self.own_typedefs.append(name)  # typedef (finish_postponed), now complete
 
-    def declaration(self, decl: a.Declaration, iface: _IfaceState | None) -> None:
+    def declaration(self, decl: a.Declaration, iface: _IfaceState | None,
+                    reserved: list[int] | None = None) -> None:
         self.check_attrs(decl.attrs)
         if not decl.declarators:  # ``struct X {...};`` / ``enum E {...};``
             self.spec_chain(decl.spec, iface.ctx if iface else Ctx(), decl.attrs, None)
@@ -278,7 +389,7 @@ class Compiler(TypeResolver):
                 if iface is None:
                     self.warn(f"operation {d.name} outside an interface ignored", d.loc)
                     continue
-                iface.operation(decl, d)
+                iface.operation(decl, d, reserved.pop(0) if reserved else None)
             elif d.init is not None:
                 value = self.const_value(d.init, d.loc)
                 assert d.name is not None
@@ -330,6 +441,7 @@ class Compiler(TypeResolver):
         self.iface_defined_at[node.name] = node.loc
         state = _IfaceState(self, iface, acf)
         self.items(node.items, cur_dir, state)
+        self.next_opnums[node.name] = state.next_opnum
         if self.own:
             self.own_interfaces.append(iface)
 
@@ -350,9 +462,19 @@ class _IfaceState:
         while b is not None:
             base_count += sum(1 for _ in b.operations)
             b = b.base
+        if iface.base is not None:  # counts operations of the base still postponed too
+            base_count = comp.next_opnums.get(iface.base.name, base_count)
         self.next_opnum = base_count
 
-    def operation(self, decl: a.Declaration, d: a.Declarator) -> None:
+    def takes_opnum(self, decl: a.Declaration, d: a.Declarator) -> bool:
+        return d.params is not None and not d.func_ptr and not self.iface.local and \
+            not any(x.name == "local" for x in decl.attrs)
+
+    def reserve(self) -> int:
+        self.next_opnum += 1
+        return self.next_opnum - 1
+
+    def operation(self, decl: a.Declaration, d: a.Declarator, opnum: int | None = None) -> None:
         comp = self.comp
         name = d.name or "?"
         attrs = list(decl.attrs)
@@ -419,9 +541,14 @@ class _IfaceState:
             extra = {n: attrs_dict(x) for n, x, _ in acf.params if n not in known}
             if extra:
                 opattrs["acf_params"] = extra
-        op = t.Operation(name, self.next_opnum, params, returns, opattrs)
-        self.next_opnum += 1
-        self.iface.operations.append(op)
+        if opnum is None:
+            opnum = self.reserve()
+        op = t.Operation(name, opnum, params, returns, opattrs)
+        ops = self.iface.operations
+        at = len(ops)
+        while at and ops[at - 1].opnum > opnum:  # a postponed operation keeps its place
+            at -= 1
+        ops.insert(at, op)
 
 
 def _type_names(spec: a.DeclSpec) -> set[str]:
