@@ -1,4 +1,4 @@
-"""IDL → model: every construct the brief lists."""
+"""IDL → model: every construct the compiler accepts."""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ def _array_default(A: t.Array) -> Any:
 
 
 def default_value(T: Any) -> Any:
-    """The default Python value of a use of T (brief: Python mapping and defaults)."""
+    """The default Python value of a use of T (docs/ndr.md: Python mapping and defaults)."""
     if isinstance(T, type) and hasattr(T, "__ndr__"):
         T = T.__ndr__
     if isinstance(T, t.Range):
