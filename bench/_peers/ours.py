@@ -67,7 +67,8 @@ def _config() -> Any:
     (the default 4 MiB is Samba's "maximum server input data size", [MS-RPCE] 3.3.3.5.4)."""
     from dcerpc.protocol.connection import ConnectionConfig
 
-    return ConnectionConfig(max_stub_size=64 << 20, max_fragments=1 << 16)
+    return ConnectionConfig(max_stub_size=64 << 20, max_fragments=1 << 16,
+                            max_xmit_frag=0xFFFF, max_recv_frag=0xFFFF)
 
 
 async def serve() -> str:

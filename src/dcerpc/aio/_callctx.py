@@ -28,6 +28,10 @@ _current: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
     "dcerpc_current_call", default=None)
 
 
+#: Orders set() against the lazy creation of a signal's threading.Event in wait_sync().
+_EVENT_LOCK = threading.Lock()
+
+
 class CancelSignal:
     """Set once when the client cancels (co_cancel), orphans the call, or goes away.
 
@@ -36,31 +40,40 @@ class CancelSignal:
     callback runs on the server's loop thread, at once if already set, and must not block.
     """
 
+    __slots__ = ("_callbacks", "_event", "_flag", "_loop")
+
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._event = threading.Event()
+        self._flag = False
+        # The threading.Event (a Condition and a lock) is made only when a worker thread
+        # waits: almost no call is ever cancelled, and every call has a signal.
+        self._event: threading.Event | None = None
         self._callbacks: list[Callable[[], Any]] = []
 
     def is_set(self) -> bool:
-        return self._event.is_set()
+        return self._flag
 
     def set(self) -> None:
         """Called by the server on its loop."""
-        if self._event.is_set():
-            return
-        self._event.set()
+        with _EVENT_LOCK:
+            if self._flag:
+                return
+            self._flag = True
+            event = self._event
+        if event is not None:
+            event.set()
         callbacks, self._callbacks = self._callbacks, []
         for fn in callbacks:
             self._run(fn)
 
     def add_callback(self, fn: Callable[[], Any]) -> None:
-        if self._event.is_set():
+        if self._flag:
             self._loop.call_soon_threadsafe(self._run, fn)
         else:
             self._loop.call_soon_threadsafe(self._add, fn)
 
     def _add(self, fn: Callable[[], Any]) -> None:
-        if self._event.is_set():
+        if self._flag:
             self._run(fn)
         else:
             self._callbacks.append(fn)
@@ -74,11 +87,17 @@ class CancelSignal:
 
     def wait_sync(self, timeout: float | None = None) -> bool:
         """Block the calling (worker) thread until set or ``timeout``; True if set."""
-        return self._event.wait(timeout)
+        with _EVENT_LOCK:
+            if self._event is None:
+                self._event = threading.Event()
+                if self._flag:
+                    self._event.set()
+            event = self._event
+        return event.wait(timeout)
 
     async def wait(self) -> bool:
         """Wait on the server's loop until the call is cancelled."""
-        if self._event.is_set():
+        if self._flag:
             return True
         fut = self._loop.create_future()
         self._callbacks.append(lambda: fut.done() or fut.set_result(True))
@@ -119,6 +138,11 @@ def current_call() -> CallContext:
     if ctx is None:
         raise RpcError("current_call() outside an RPC manager", st.RPC_S_NO_CALL_ACTIVE)
     return ctx
+
+
+def set_current(call: CallContext) -> None:
+    """Make ``call`` what ``current_call()`` returns in the running context (a task's)."""
+    _current.set(call)
 
 
 def context_for(call: CallContext) -> contextvars.Context:

@@ -67,6 +67,16 @@ class Channel:
                 best = proto
         return best
 
+    def acquire_now(self, syntax: SyntaxId) -> tuple[ClientProtocol, int] | None:
+        """:meth:`acquire` without waiting: None unless a bound connection with room and
+        the context for ``syntax`` is at hand (the steady state of a busy pool)."""
+        proto = self._pick(syntax)
+        if proto is not None and not proto.dead:
+            p = proto.contexts.get(syntax)
+            if p is not None:
+                return proto, p
+        return None
+
     async def acquire(self, syntax: SyntaxId) -> tuple[ClientProtocol, int]:
         """A connection with room for one more call, and the p_cont_id for ``syntax``."""
         while True:

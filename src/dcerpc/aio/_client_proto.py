@@ -36,6 +36,11 @@ __all__ = ["ClientProtocol"]
 
 log = logging.getLogger("dcerpc.client")
 
+#: Writes above this size go to the transport as a memoryview (see ``flush``).
+_BIG = 1 << 16
+#: Most requests coalesced into one write (see ``send``).
+_BATCH = 16
+
 
 class ClientProtocol(asyncio.Protocol):
     """See the module docstring."""
@@ -58,6 +63,9 @@ class ClientProtocol(asyncio.Protocol):
         self.draining = False  # the server asked us to shut down (C706 §12.6.4.11)
         self._on_idle = on_idle
         self._timer: asyncio.TimerHandle | None = None
+        self._flush_scheduled = False
+        self._batched = 0  # requests queued since the last write
+        self._bound_ok = False
 
     # -- asyncio.Protocol ----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -135,7 +143,20 @@ class ClientProtocol(asyncio.Protocol):
         call.call_id = self.conn.send_request(p_cont_id, call.operation.opnum, stub,
                                               object=object_uuid, now=self.loop.time())
         self.calls[call.call_id] = (call, codec)
-        self.flush()
+        # Coalesce: the calls issued in this loop turn (the coroutines woken by one batch
+        # of replies each send their next request) go out together, in writes of up to
+        # _BATCH requests so that the server can start on the first ones meanwhile.
+        self._batched += 1
+        if self._batched >= _BATCH or len(self.calls) == 1:  # full, or a lone call
+            self.flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_scheduled = False
+        if self._batched:
+            self.flush()
 
     def abandon(self, call: ClientCall, exc: RpcError) -> None:
         """Give up on ``call`` locally (timeout, task cancelled): send orphaned
@@ -151,8 +172,10 @@ class ClientProtocol(asyncio.Protocol):
         return len(self.calls)
 
     def usable(self) -> bool:
-        return not self.dead and not self.draining and self.bound.done() \
-            and not self.bound.cancelled() and self.bound.exception() is None
+        if not self._bound_ok:
+            self._bound_ok = self.bound.done() and not self.bound.cancelled() \
+                and self.bound.exception() is None
+        return self._bound_ok and not self.dead and not self.draining
 
     def close(self) -> None:
         if self.transport is not None:
@@ -221,9 +244,14 @@ class ClientProtocol(asyncio.Protocol):
             self._die(f"connection closed ({ev.reason})")
 
     def flush(self) -> None:
-        data = self.conn.data_to_send()
-        if data and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
+        self._batched = 0
+        parts = self.conn.take_parts()
+        transport = self.transport
+        if parts and transport is not None and not transport.is_closing():
+            for data in parts:
+                # A memoryview: what the transport cannot send at once it buffers
+                # without first slicing (copying) the rest.
+                transport.write(memoryview(data) if len(data) > _BIG else data)
         self._arm_timer()
 
     def _arm_timer(self) -> None:

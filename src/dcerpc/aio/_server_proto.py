@@ -34,6 +34,10 @@ log = logging.getLogger("dcerpc.server")
 
 #: Seconds a connection closed for a protocol error keeps draining input (see below).
 _LINGER = 1.0
+#: Writes above this size go to the transport as a memoryview (see ``flush``).
+_BIG = 1 << 16
+#: Most replies coalesced into one write (see ``flush_soon``).
+_BATCH = 16
 
 
 class ServerProtocol(asyncio.Protocol):
@@ -53,6 +57,8 @@ class ServerProtocol(asyncio.Protocol):
         self.closed = self.loop.create_future()
         self._timer: asyncio.TimerHandle | None = None
         self._torn_down = False
+        self._flush_scheduled = False
+        self._batched = 0  # replies queued since the last write
 
     # -- asyncio.Protocol ----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -136,10 +142,32 @@ class ServerProtocol(asyncio.Protocol):
         conn, transport = self.conn, self.transport
         if conn is None or transport is None:
             return
-        data = conn.data_to_send()
-        if data and not transport.is_closing():
-            transport.write(data)
+        self._batched = 0
+        parts = conn.take_parts()
+        if parts and not transport.is_closing():
+            for data in parts:
+                # A memoryview: what the transport cannot send at once it buffers
+                # without first slicing (copying) the rest.
+                transport.write(memoryview(data) if len(data) > _BIG else data)
         self._arm_timer()
+
+    def flush_soon(self) -> None:
+        """Flush at the end of this loop turn: the replies of the calls that complete in
+        the turn go out together, in writes of up to ``_BATCH`` replies, so that the
+        client can start on the first ones while we finish the rest. With no other call
+        in progress on the connection (sequential calls) there is nothing to wait for:
+        flush now."""
+        self._batched += 1
+        if self._batched >= _BATCH or not self.calls:  # full, or nothing else to wait for
+            self.flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_scheduled = False
+        if self._batched:
+            self.flush()
 
     def _arm_timer(self) -> None:
         conn = self.conn

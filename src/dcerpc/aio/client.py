@@ -18,6 +18,7 @@ import asyncio
 import dataclasses
 import math
 import uuid
+from collections.abc import Coroutine
 from typing import Any
 
 from .. import runtime
@@ -25,7 +26,9 @@ from .. import status as st
 from ..errors import CallCancelled, CommFailure, LocalProtocolError, RpcError, RpcTimeout
 from ..ndr import operation_codec
 from ..ndr.types import Interface, Operation
+from ..protocol._config import runtime_config
 from ..protocol.connection import ConnectionConfig
+from ..protocol.constants import SyntaxId
 from ..runtime.binding import StringBinding
 from ..runtime.calls import ClientCall
 from ..runtime.registry import syntax_of
@@ -42,7 +45,7 @@ class ClientOptions:
     timeout: float | None = None
     object_uuid: uuid.UUID | None = None
     connections: int = 4
-    config: ConnectionConfig = dataclasses.field(default_factory=ConnectionConfig)
+    config: ConnectionConfig = dataclasses.field(default_factory=runtime_config)
 
     @classmethod
     def make(cls, *, timeout: float | None = None, object_uuid: uuid.UUID | str | None = None,
@@ -52,7 +55,7 @@ class ClientOptions:
             raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout}")
         if connections < 1:
             raise ValueError("connections must be at least 1")
-        cfg = config if config is not None else ConnectionConfig()
+        cfg = config if config is not None else runtime_config()
         frags = {k: v for k, v in (("max_xmit_frag", max_xmit_frag),
                                    ("max_recv_frag", max_recv_frag)) if v is not None}
         if frags:
@@ -94,11 +97,14 @@ async def invoke(channel: Channel, spec: Interface, op: Operation, args: Any,
     call = ClientCall(spec, op)
     loop = asyncio.get_running_loop()
     timeout = options.timeout
+    if timeout is None:
+        return await _invoke_untimed(channel, spec, op, codec, stub, call, loop,
+                                     object_uuid or options.object_uuid)
     deadline = None if timeout is None else loop.time() + timeout
     proto = None
     try:
         async with asyncio.timeout_at(deadline):
-            proto, p_cont_id = await channel.acquire(syntax_of(spec))
+            proto, p_cont_id = await channel.acquire(_syntax(spec))
             try:
                 proto.send(call, codec, p_cont_id, stub, object_uuid or options.object_uuid)
             except LocalProtocolError as exc:  # the connection died after acquire()
@@ -118,14 +124,50 @@ async def invoke(channel: Channel, spec: Interface, op: Operation, args: Any,
     return call.outcome()
 
 
+_SYNTAXES: dict[int, tuple[Interface, SyntaxId]] = {}
+
+
+def _syntax(spec: Interface) -> SyntaxId:
+    """``syntax_of(spec)``, computed once per interface model."""
+    hit = _SYNTAXES.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        hit = _SYNTAXES[id(spec)] = (spec, syntax_of(spec))
+    return hit[1]
+
+
+async def _invoke_untimed(channel: Channel, spec: Interface, op: Operation, codec: Any,
+                          stub: bytes, call: ClientCall, loop: asyncio.AbstractEventLoop,
+                          object_uuid: uuid.UUID | None) -> Any:
+    """:func:`invoke` without a timeout: no timeout scope, and no await at all to pick a
+    connection when a bound one has room (the hot path)."""
+    syntax = _syntax(spec)
+    proto = None
+    try:
+        got = channel.acquire_now(syntax)
+        proto, p_cont_id = got if got is not None else await channel.acquire(syntax)
+        try:
+            proto.send(call, codec, p_cont_id, stub, object_uuid)
+        except LocalProtocolError as exc:  # the connection died after acquire()
+            raise CommFailure(f"{op.name}: {exc}") from None
+        if not call.done():
+            done: asyncio.Future[None] = loop.create_future()
+            call.add_done_callback(lambda _c: done.done() or done.set_result(None))
+            await done
+    except asyncio.CancelledError:
+        if proto is not None:
+            proto.abandon(call, CallCancelled(f"{op.name}: cancelled by the caller"))
+        raise
+    return call.outcome()
+
+
 class _AsyncMethod:
     __slots__ = ("_op", "_proxy")
 
     def __init__(self, proxy: AsyncProxy, op: Operation) -> None:
         self._proxy, self._op = proxy, op
 
-    async def __call__(self, *args: Any) -> Any:
-        return await self._proxy._invoke(self._op, args)
+    def __call__(self, *args: Any) -> Coroutine[Any, Any, Any]:
+        return self._proxy._invoke(self._op, args)
 
     def __repr__(self) -> str:
         return f"<async RPC method {self._proxy.spec.name}.{self._op.name}>"
@@ -160,8 +202,39 @@ class AsyncProxy:
         return self._channel
 
     async def _invoke(self, op: Operation, args: Any) -> Any:
-        channel = await self._get_channel()
-        return await invoke(channel, self.spec, op, args, self.options, self._object_uuid)
+        channel = self._channel
+        if channel is None or self._closed:
+            channel = await self._get_channel()
+        options = self.options
+        if options.timeout is not None:
+            return await invoke(channel, self.spec, op, args, options, self._object_uuid)
+        codec = operation_codec(op)
+        stub = codec.encode_request(args)
+        return await _invoke_untimed(channel, self.spec, op, codec, stub,
+                                     ClientCall(self.spec, op), asyncio.get_running_loop(),
+                                     self._object_uuid or options.object_uuid)
+
+    def _start_call(self, op: Operation, args: Any) -> ClientCall | None:
+        """On the loop: send a call at once and return its record, or None when that
+        needs waiting (no connection bound yet, the pool is full, a timeout is set); the
+        caller then goes the :meth:`_invoke` way. For the threaded face, which waits
+        on the record instead of running a coroutine per call."""
+        channel = self._channel
+        options = self.options
+        if channel is None or self._closed or options.timeout is not None:
+            return None
+        got = channel.acquire_now(_syntax(self.spec))
+        if got is None:
+            return None
+        proto, p_cont_id = got
+        codec = operation_codec(op)
+        stub = codec.encode_request(args)
+        call = ClientCall(self.spec, op)
+        try:
+            proto.send(call, codec, p_cont_id, stub, self._object_uuid or options.object_uuid)
+        except LocalProtocolError as exc:  # the connection died after acquire_now()
+            raise CommFailure(f"{op.name}: {exc}") from None
+        return call
 
     def __getattr__(self, name: str) -> _AsyncMethod:
         if name.startswith("_"):

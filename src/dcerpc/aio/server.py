@@ -33,6 +33,7 @@ from typing import Any
 from .. import status as st
 from ..errors import RpcError
 from ..ndr.types import Interface
+from ..protocol._config import runtime_config
 from ..protocol.connection import AssociationGroups, ConnectionConfig
 from ..protocol.events import RequestReceived
 from ..runtime.binding import NCACN_IP_TCP, StringBinding
@@ -40,7 +41,7 @@ from ..runtime.contexts import ContextHandleTable, OpenHandle, rundown_callable
 from ..runtime.dispatch import Dispatcher, PreparedCall, fault_status
 from ..runtime.registry import InterfaceRegistry
 from ..transport import Listener, start_listener
-from ._callctx import CallContext, CancelSignal, context_for
+from ._callctx import CallContext, CancelSignal, context_for, set_current
 from ._server_proto import ServerProtocol
 
 __all__ = ["Server"]
@@ -60,7 +61,9 @@ class Server:
         self.endpoint_mapper: Any = None
         self.max_calls = max_calls
         self.workers = workers
-        self.config = config if config is not None else ConnectionConfig()
+        # Without a config: 64 KiB fragments with peers that accept them (the client
+        # proposes, we accept min(), protocol-digest §2.3).
+        self.config = config if config is not None else runtime_config()
         self.registry = InterfaceRegistry()
         self.groups = AssociationGroups()
         self.handles = ContextHandleTable()
@@ -229,34 +232,61 @@ class Server:
         call = CallContext(proto.peer, proto.protseq, ev.object, prepared.entry.spec,
                            prepared.operation, ev.call_id, proto.group, CancelSignal(loop))
         call.extra["maybe"] = ev.maybe
-        ctx = context_for(call)
         method = prepared.method
         fut: asyncio.Future[Any]
-        if inspect.iscoroutinefunction(method):
-            fut = loop.create_task(method(*prepared.args), context=ctx)
+        if _is_async(method):
+            # The task answers the call itself when the manager returns (no done
+            # callback, hence no extra loop turn per call); it runs in its own copy of
+            # the context, where _serve_async sets current_call().
+            fut = loop.create_task(self._serve_async(proto, call, prepared))
         else:
             assert self._pool is not None
-            fut = loop.run_in_executor(self._pool, ctx.run, method, *prepared.args)
+            fut = loop.run_in_executor(self._pool, context_for(call).run, method,
+                                       *prepared.args)
+            fut.add_done_callback(lambda f: self._finished(proto, call, prepared, f))
         if not ev.maybe:
             proto.calls[ev.call_id] = call
         self._inflight[call] = (proto, fut)
         if self._idle is not None:
             self._idle.clear()
-        fut.add_done_callback(lambda f: self._finished(proto, call, prepared, f))
+
+    async def _serve_async(self, proto: ServerProtocol, call: CallContext,
+                           prepared: PreparedCall) -> None:
+        """Run an ``async def`` manager and answer its call (the task of the call)."""
+        set_current(call)
+        try:
+            result = await prepared.method(*prepared.args)
+        except asyncio.CancelledError:
+            self._complete(proto, call, prepared, True, None, None)
+            raise
+        except BaseException as exc:
+            self._complete(proto, call, prepared, False, exc, None)
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+        else:
+            self._complete(proto, call, prepared, False, None, result)
 
     def _finished(self, proto: ServerProtocol, call: CallContext, prepared: PreparedCall,
                   fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled():
+            self._complete(proto, call, prepared, True, None, None)
+        else:
+            exc = fut.exception()
+            self._complete(proto, call, prepared, False, exc,
+                           None if exc is not None else fut.result())
+
+    def _complete(self, proto: ServerProtocol, call: CallContext, prepared: PreparedCall,
+                  cancelled: bool, exc: BaseException | None, result: Any) -> None:
         if self._inflight.pop(call, None) is None:
             return  # already answered by stop()
         if not self._inflight and self._idle is not None:
             self._idle.set()
-        if fut.cancelled():
+        if cancelled:
             self._answer_fault(proto, call, st.RPC_S_CALL_CANCELLED)
             return
-        exc = fut.exception()
         if exc is None:
-            result = fut.result()
-            if inspect.isawaitable(result):  # a plain def that returned a coroutine
+            if type(result) not in _PLAIN and inspect.isawaitable(result):
+                # a plain def that returned a coroutine
                 self._chain(proto, call, prepared, result)
                 return
             try:
@@ -287,7 +317,7 @@ class Server:
         if call.extra.get("maybe") or call.orphaned or conn is None or conn.closed:
             return
         conn.send_response(call.call_id, stub)
-        proto.flush()
+        proto.flush_soon()
 
     def _answer_fault(self, proto: ServerProtocol, call: CallContext, status: int) -> None:
         proto.calls.pop(call.call_id, None)
@@ -319,6 +349,24 @@ class Server:
                 log.exception("context handle rundown failed")
             return
         fut.add_done_callback(_log_rundown_error)
+
+
+#: Result types that are never awaitable (spares an inspect call on the hot path).
+_PLAIN = frozenset({int, str, bytes, bool, float, tuple, list, dict, type(None)})
+_ASYNC: dict[Any, bool] = {}
+
+
+def _is_async(method: Any) -> bool:
+    """``inspect.iscoroutinefunction(method)``, remembered per underlying function."""
+    func = getattr(method, "__func__", None)
+    if func is None:
+        return inspect.iscoroutinefunction(method)
+    hit = _ASYNC.get(func)
+    if hit is None:
+        if len(_ASYNC) > 4096:  # bounded: managers are few, but functions may be made
+            _ASYNC.clear()
+        hit = _ASYNC[func] = inspect.iscoroutinefunction(method)
+    return hit
 
 
 def _log_rundown_error(fut: asyncio.Future[Any]) -> None:

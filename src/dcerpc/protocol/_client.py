@@ -39,13 +39,22 @@ from typing import Any
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ._config import ConnectionConfig, negotiate_frag
 from ._connection_base import ConnectionBase, ConnectionState
-from ._fragments import StubAssembler, iter_fragments, payload_size
+from ._fragments import (
+    RESPONSE_HEADER,
+    FragmentLimitError,
+    StubAssembler,
+    append_request,
+    iter_fragments,
+    payload_size,
+    request_parts,
+)
 from ._security import SecurityHook, protect, sec_trailer_overhead, unprotect
 from .constants import (
     PFC_CONC_MPX,
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
     PFC_MAYBE,
+    PTYPE,
     ContDefResult,
     bind_time_feature_syntax,
 )
@@ -94,6 +103,8 @@ class _Call:
 class ClientConnection(ConnectionBase):
     """Sans-IO client association: see the module docstring."""
 
+    _fast_ptypes = frozenset({int(PTYPE.response)})
+
     def __init__(self, config: ConnectionConfig | None = None, *,
                  auth: SecurityHook | None = None) -> None:
         super().__init__(config, auth, None)
@@ -106,6 +117,7 @@ class ClientConnection(ConnectionBase):
         self._orphaned: OrderedDict[int, None] = OrderedDict()
         self._negotiating: tuple[int, tuple[ContextElement, ...]] | None = None
         self._bind_deadline: float | None = None
+        self._cancel_armed = False
 
     # -- intents -------------------------------------------------------------------
     def bind(self, contexts: Iterable[ContextElement], *, assoc_group_id: int = 0,
@@ -165,15 +177,27 @@ class ClientConnection(ConnectionBase):
         header = 24 if object is None else 40
         payload = payload_size(self.max_xmit_frag, header, sec_trailer_overhead(self.auth))
         extra = int(PFC_MAYBE) if maybe else 0
-        for flags, alloc_hint, chunk in iter_fragments(bytes(stub), payload):
-            self._out += protect(Request(
-                call_id=call_id, pfc_flags=flags | extra, alloc_hint=alloc_hint,
-                p_cont_id=p_cont_id, opnum=opnum, object=object, stub_data=chunk), self.auth)
+        if self.auth is None and object is None:
+            if len(stub) <= payload:
+                self._out = append_request(self._out, call_id, p_cont_id, opnum, stub,
+                                           payload, extra)
+            else:  # fragments that point into the stub: it must not change under us
+                self._queue_parts(request_parts(call_id, p_cont_id, opnum, bytes(stub),
+                                                payload, extra))
+        else:
+            self._send_protected(call_id, p_cont_id, opnum, stub, object, payload, extra)
         if not maybe:
             self._calls[call_id] = _Call(p_cont_id)
         if now is not None:
             self._last_activity = now
         return call_id
+
+    def _send_protected(self, call_id: int, p_cont_id: int, opnum: int, stub: bytes,
+                        object: uuid.UUID | None, payload: int, extra: int) -> None:
+        for flags, alloc_hint, chunk in iter_fragments(bytes(stub), payload):
+            self._out += protect(Request(
+                call_id=call_id, pfc_flags=flags | extra, alloc_hint=alloc_hint,
+                p_cont_id=p_cont_id, opnum=opnum, object=object, stub_data=chunk), self.auth)
 
     def cancel(self, call_id: int, *, now: float | None = None) -> bool:
         """Send co_cancel for a call in flight; False if it is not (any more)."""
@@ -184,6 +208,7 @@ class ClientConnection(ConnectionBase):
         if now is not None and self.config.cancel_timeout is not None \
                 and call.cancel_deadline is None:
             call.cancel_deadline = now + self.config.cancel_timeout
+            self._cancel_armed = True
         return True
 
     def orphan(self, call_id: int) -> bool:
@@ -288,29 +313,61 @@ class ClientConnection(ConnectionBase):
         self._emit(AlterContextAccepted(call_id, pdu.p_result_list, accepted))
 
     def _on_response(self, pdu: Response, raw: bytes) -> None:
+        self._on_response_fields(pdu.call_id, int(pdu.pfc_flags), pdu.alloc_hint,
+                                 pdu.p_cont_id, pdu.cancel_count, raw, pdu)
+
+    def _handle_fast(self, raw: bytes) -> bool:
+        if self.auth is not None:
+            return False
+        (_v, _m, _t, flags, _drep, _f, _a, call_id, alloc_hint, p_cont_id, cancel_count,
+         _reserved) = RESPONSE_HEADER.unpack_from(raw)
+        self._on_response_fields(call_id, flags, alloc_hint, p_cont_id, cancel_count, raw,
+                                 None)
+        return True
+
+    def _on_response_fields(self, call_id: int, flags: int, alloc_hint: int, p_cont_id: int,
+                            cancel_count: int, raw: bytes, pdu: Response | None) -> None:
+        """One response fragment; ``pdu`` is None when it came by the unauthenticated fast
+        path (the stub is then the octets after the 24-octet header)."""
         if self.state is not _S.BOUND:
             raise RemoteProtocolError(f"response in state {self.state.value}")
-        call = self._calls.get(pdu.call_id)
+        call = self._calls.get(call_id)
         if call is None:
-            if pdu.call_id in self._orphaned:
-                if pdu.pfc_flags & _LAST:
-                    del self._orphaned[pdu.call_id]
+            if call_id in self._orphaned:
+                if flags & _LAST:
+                    del self._orphaned[call_id]
                 return
-            raise RemoteProtocolError(f"response for call {pdu.call_id}, which is not in flight")
-        flags = int(pdu.pfc_flags)
+            raise RemoteProtocolError(f"response for call {call_id}, which is not in flight")
+        if pdu is None and flags & _FIRST and flags & _LAST and call.stub is None:
+            # A whole reply in one fragment: no reassembly state at all.
+            stub = raw[24:]
+            limit = self.config.max_stub_size
+            if alloc_hint > limit:
+                raise FragmentLimitError(
+                    f"alloc_hint {alloc_hint} exceeds the limit of {limit} octets")
+            if len(stub) > limit:
+                raise FragmentLimitError(
+                    f"reassembled stub exceeds the limit of {limit} octets")
+            del self._calls[call_id]
+            self._emit(ResponseReceived(call_id, p_cont_id, stub, cancel_count))
+            return
         if flags & _FIRST:
             if call.stub is not None:
-                raise RemoteProtocolError(f"response of call {pdu.call_id} restarted")
+                raise RemoteProtocolError(f"response of call {call_id} restarted")
             call.stub = StubAssembler(self.config.max_stub_size, self.config.max_fragments,
-                                      pdu.alloc_hint)
+                                      alloc_hint)
         elif call.stub is None:
             raise RemoteProtocolError(
-                f"response fragment of call {pdu.call_id} without a first fragment")
-        call.stub.append(unprotect(pdu, raw, self.auth))
+                f"response fragment of call {call_id} without a first fragment")
+        if pdu is not None:
+            call.stub.append(unprotect(pdu, raw, self.auth))
+        elif flags & _FIRST and flags & _LAST:
+            call.stub.append(raw[24:])
+        else:  # one fragment of many: reassembly copies it once, at the join
+            call.stub.append(memoryview(raw)[24:])
         if flags & _LAST:
-            del self._calls[pdu.call_id]
-            self._emit(ResponseReceived(pdu.call_id, pdu.p_cont_id, call.stub.take(),
-                                        pdu.cancel_count))
+            del self._calls[call_id]
+            self._emit(ResponseReceived(call_id, p_cont_id, call.stub.take(), cancel_count))
 
     def _on_fault(self, pdu: Fault) -> None:
         if self.state is _S.BINDING:
@@ -337,8 +394,11 @@ class ClientConnection(ConnectionBase):
         out = self._idle_deadline(bool(self._calls) or self._negotiating is not None)
         if self._bind_deadline is not None and self.state is _S.BINDING:
             out.append((self._bind_deadline, "bind", None))
-        out += [(c.cancel_deadline, "cancel", cid) for cid, c in self._calls.items()
-                if c.cancel_deadline is not None]
+        if self._cancel_armed:  # skip the scan of every call unless a cancel timer was set
+            cancels = [(c.cancel_deadline, "cancel", cid) for cid, c in self._calls.items()
+                       if c.cancel_deadline is not None]
+            self._cancel_armed = bool(cancels)
+            out += cancels
         return out
 
     def _on_timer(self, kind: str, key: Any, now: float) -> None:

@@ -12,10 +12,15 @@ from dataclasses import dataclass
 
 from .constants import MUST_RECV_FRAG_SIZE, BindTimeFeatures
 
-__all__ = ["DEFAULT_MAX_FRAG", "ConnectionConfig"]
+__all__ = ["DEFAULT_MAX_FRAG", "RUNTIME_MAX_FRAG", "ConnectionConfig", "runtime_config"]
 
 #: Windows' default fragment size (protocol-digest §2.3), also Samba's server limit.
 DEFAULT_MAX_FRAG = 5840
+#: What the asyncio runtime proposes and accepts by default: the largest value the u16
+#: fields carry (C706 §12.6.4.3). Windows, Samba and impacket answer with their own
+#: smaller sizes and ``min()`` settles on those; between two of our peers a 16 MiB stub
+#: then takes 257 fragments instead of 2 900.
+RUNTIME_MAX_FRAG = 0xFFFF
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,3 +73,9 @@ def negotiate_frag(ours: int, theirs: int) -> int:
     peer announcing less is simply talking below what it is obliged to handle anyway.
     """
     return max(MUST_RECV_FRAG_SIZE, min(ours, theirs) & ~7)
+
+
+def runtime_config() -> ConnectionConfig:
+    """The config ``dcerpc.Server`` and the clients use when given none: the core's
+    defaults with :data:`RUNTIME_MAX_FRAG` fragments."""
+    return ConnectionConfig(max_xmit_frag=RUNTIME_MAX_FRAG, max_recv_frag=RUNTIME_MAX_FRAG)

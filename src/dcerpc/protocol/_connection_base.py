@@ -60,6 +60,39 @@ _WIRE_STATUS = {
 }
 
 
+_LE_U32 = struct.Struct("<I")
+
+
+class _Framer(PduReader):
+    """:class:`PduReader` with a shortcut for the usual header (rpc_vers 5, little-endian
+    ASCII/IEEE drep) and one copy per PDU; anything else goes the checked general way."""
+
+    def _pending_length(self) -> int | None:
+        buf = self._buffer
+        if len(buf) >= 10 and buf[0] == 5 and buf[4] == 0x10 and buf[5] == 0:
+            frag_length = buf[8] | buf[9] << 8
+            if 16 <= frag_length <= self.max_frag_length:
+                return frag_length
+        return super()._pending_length()
+
+    def next_pdu(self) -> bytes | None:
+        need = self._pending_length()
+        buf = self._buffer
+        if need is None or len(buf) < need:
+            return None
+        if need == len(buf):
+            pdu = bytes(buf)
+            buf.clear()
+            return pdu
+        view = memoryview(buf)
+        try:
+            pdu = view[:need].tobytes()
+        finally:
+            view.release()
+        del buf[:need]  # O(1) at the front of a bytearray
+        return pdu
+
+
 def _peek_call_id(raw: bytes) -> int:
     """The header's call_id even when the rest of the PDU will not decode (0 if unknown)."""
     try:
@@ -85,9 +118,11 @@ class ConnectionBase:
         self.max_xmit_frag = self.config.max_xmit_frag
         self.max_recv_frag = self.config.max_recv_frag
         self.conc_mpx = False
-        self._reader = PduReader(self.config.max_recv_frag)
+        self._reader = _Framer(self.config.max_recv_frag)
         self._events: deque[Event] = deque()
         self._out = bytearray()
+        #: Output queued before ``_out`` as separate buffers (large stubs, not copied).
+        self._parts: list[bytes | bytearray | memoryview] = []
         self._eof = False
         self._last_activity = now
         #: call_id and first header octets of the PDU being handled, so that the final
@@ -146,6 +181,14 @@ class ConnectionBase:
                     self._close("eof")
                     break
                 self._current_header = raw[:4]
+                # Fast path: an unauthenticated little-endian request/response (the bulk
+                # of all traffic) is handled from its 24-octet header without building a
+                # PDU object; everything else takes the general decoder.
+                if (raw[4] == 0x10 and raw[5] == 0 and raw[1] <= 1 and len(raw) >= 24
+                        and not raw[10] and not raw[11] and raw[2] in self._fast_ptypes):
+                    self._current_call_id = _LE_U32.unpack_from(raw, 12)[0]
+                    if self._handle_fast(raw):
+                        continue
                 self._current_call_id = _peek_call_id(raw)
                 pdu = decode_pdu(raw)
                 self._handle_pdu(pdu, raw)
@@ -156,9 +199,32 @@ class ConnectionBase:
 
     def data_to_send(self) -> bytes:
         """Octets to write to the transport, in order; ``b""`` when there are none."""
+        if self._parts:
+            return b"".join(self.take_parts())
+        if not self._out:
+            return b""
         out = bytes(self._out)
         self._out.clear()
         return out
+
+    def take_parts(self) -> list[bytes | bytearray | memoryview]:
+        """Like :meth:`data_to_send`, as a list of buffers to write in order, handed over
+        without copying (the caller owns them; empty when there is nothing to send). A
+        multi-megabyte stub is never copied into one buffer on its way out this way."""
+        parts, out = self._parts, self._out
+        if out:
+            parts.append(out)
+            self._out = bytearray()
+        if parts:
+            self._parts = []
+        return parts
+
+    def _queue_parts(self, parts: list[bytes | memoryview]) -> None:
+        """Queue buffers after everything queued so far (see :meth:`take_parts`)."""
+        if self._out:
+            self._parts.append(self._out)
+            self._out = bytearray()
+        self._parts += parts
 
     @property
     def pending_calls(self) -> tuple[int, ...]:
@@ -188,6 +254,14 @@ class ConnectionBase:
     # -- for subclasses ------------------------------------------------------------
     def _handle_pdu(self, pdu: Pdu, raw: bytes) -> None:
         raise NotImplementedError
+
+    #: PTYPEs :meth:`_handle_fast` may take (the subclass's inbound call PDU).
+    _fast_ptypes: frozenset[int] = frozenset()
+
+    def _handle_fast(self, raw: bytes) -> bool:
+        """Handle an unauthenticated little-endian call PDU straight from its octets;
+        False to fall back to :func:`decode_pdu` + :meth:`_handle_pdu`."""
+        return False
 
     def _deadlines(self) -> list[tuple[float, str, Any]]:
         return []

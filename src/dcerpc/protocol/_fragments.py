@@ -16,15 +16,104 @@ entries; nothing is ever preallocated from ``alloc_hint``.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
 
 from .. import status as st
-from ..errors import RemoteProtocolError
-from .constants import PFC_FIRST_FRAG, PFC_LAST_FRAG
+from ..errors import LocalProtocolError, RemoteProtocolError
+from .constants import PFC_FIRST_FRAG, PFC_LAST_FRAG, PTYPE
 
-__all__ = ["FragmentLimitError", "StubAssembler", "iter_fragments", "payload_size"]
+__all__ = ["FragmentLimitError", "StubAssembler", "append_request", "append_response",
+           "iter_fragments", "payload_size", "request_parts"]
 
 _FIRST, _LAST = int(PFC_FIRST_FRAG), int(PFC_LAST_FRAG)
+
+#: The 24-octet request / response header (C706 §12.6.4.9 / §12.6.4.10: the 16-octet
+#: common header, then alloc_hint, p_cont_id and opnum resp. cancel_count + reserved),
+#: little-endian drep. Precompiled so that unauthenticated calls, the common case, are
+#: framed without building and validating a PDU object per fragment.
+REQUEST_HEADER = struct.Struct("<BBBB4sHHIIHH")
+RESPONSE_HEADER = struct.Struct("<BBBB4sHHIIHBB")
+_DREP_LE = b"\x10\x00\x00\x00"
+_REQUEST, _RESPONSE = int(PTYPE.request), int(PTYPE.response)
+
+
+def _append(out: bytearray, ptype: int, call_id: int, field1: int, field2: int,
+            stub: bytes | bytearray | memoryview, payload: int, extra: int) -> bytearray:
+    total = len(stub)
+    try:
+        if total <= payload:  # one fragment: the common small call
+            if ptype == _REQUEST:
+                out += REQUEST_HEADER.pack(5, 0, ptype, _FIRST | _LAST | extra, _DREP_LE,
+                                           24 + total, 0, call_id, total, field1, field2)
+            else:
+                out += RESPONSE_HEADER.pack(5, 0, ptype, _FIRST | _LAST, _DREP_LE,
+                                            24 + total, 0, call_id, total, field1, field2, 0)
+            out += stub
+            return out
+        view = memoryview(stub)
+        parts: list[bytes | memoryview] = []
+        offset = 0
+        while offset < total:
+            end = min(offset + payload, total)
+            flags = (_FIRST if offset == 0 else 0) | (_LAST if end >= total else 0) | extra
+            if ptype == _REQUEST:
+                parts.append(REQUEST_HEADER.pack(5, 0, ptype, flags, _DREP_LE,
+                                                 24 + end - offset, 0, call_id,
+                                                 total - offset, field1, field2))
+            else:
+                parts.append(RESPONSE_HEADER.pack(5, 0, ptype, flags, _DREP_LE,
+                                                  24 + end - offset, 0, call_id,
+                                                  total - offset, field1, field2, 0))
+            parts.append(view[offset:end])
+            offset = end
+    except (struct.error, OverflowError, TypeError) as exc:
+        raise LocalProtocolError(f"cannot encode {PTYPE(ptype).name} PDU: {exc}") from exc
+    # One sized copy of the whole stub (growing the buffer fragment by fragment would
+    # reallocate and copy it again and again).
+    if not out:
+        return bytearray().join(parts)
+    out += b"".join(parts)
+    return out
+
+
+def request_parts(call_id: int, p_cont_id: int, opnum: int, stub: bytes, payload: int,
+                  extra: int = 0) -> list[bytes | memoryview]:
+    """The request fragments of ``stub`` as header octets and views of ``stub`` (no copy
+    of the stub at all), for a transport that writes them one after the other."""
+    parts: list[bytes | memoryview] = []
+    view = memoryview(stub)
+    total = len(view)
+    offset = 0
+    try:
+        while True:
+            end = min(offset + payload, total)
+            flags = (_FIRST if offset == 0 else 0) | (_LAST if end >= total else 0) | extra
+            parts.append(REQUEST_HEADER.pack(5, 0, _REQUEST, flags, _DREP_LE,
+                                             24 + end - offset, 0, call_id, total - offset,
+                                             p_cont_id, opnum))
+            parts.append(view[offset:end])
+            if end >= total:
+                return parts
+            offset = end
+    except (struct.error, OverflowError, TypeError) as exc:
+        raise LocalProtocolError(f"cannot encode request PDU: {exc}") from exc
+
+
+def append_request(out: bytearray, call_id: int, p_cont_id: int, opnum: int,
+                   stub: bytes | bytearray | memoryview, payload: int, extra: int = 0
+                   ) -> bytearray:
+    """``out`` followed by the request fragments of ``stub`` (no object UUID, no verifier):
+    octet for octet what ``Request(...).encode()`` per :func:`iter_fragments` chunk gives.
+    The result may be a new buffer (when ``out`` was empty): use it instead of ``out``."""
+    return _append(out, _REQUEST, call_id, p_cont_id, opnum, stub, payload, extra)
+
+
+def append_response(out: bytearray, call_id: int, p_cont_id: int, cancel_count: int,
+                    stub: bytes | bytearray | memoryview, payload: int) -> bytearray:
+    """``out`` followed by the response fragments of ``stub`` (no verifier), as
+    ``Response(...).encode()`` would; like :func:`append_request`, use the result."""
+    return _append(out, _RESPONSE, call_id, p_cont_id, cancel_count, stub, payload, 0)
 
 
 class FragmentLimitError(RemoteProtocolError):
@@ -76,11 +165,11 @@ class StubAssembler:
             raise FragmentLimitError(
                 f"alloc_hint {alloc_hint} exceeds the limit of {max_stub_size} octets")
         self.max_stub_size, self.max_fragments = max_stub_size, max_fragments
-        self._parts: list[bytes] = []
+        self._parts: list[bytes | memoryview] = []
         self.size = 0
         self.count = 0
 
-    def append(self, data: bytes) -> None:
+    def append(self, data: bytes | memoryview) -> None:
         if self.count + 1 > self.max_fragments:
             raise FragmentLimitError(f"call exceeds {self.max_fragments} fragments")
         if self.size + len(data) > self.max_stub_size:
@@ -93,6 +182,10 @@ class StubAssembler:
 
     def take(self) -> bytes:
         """The whole stub; the assembler is empty afterwards."""
-        out = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        parts = self._parts
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            out = parts[0]
+        else:  # one copy of everything, whatever the number of fragments
+            out = b"".join(parts)
         self._parts = []
         return out

@@ -50,7 +50,14 @@ from .. import status as st
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ._config import ConnectionConfig, negotiate_frag
 from ._connection_base import ConnectionBase, ConnectionState, wire_status
-from ._fragments import StubAssembler, iter_fragments, payload_size
+from ._fragments import (
+    REQUEST_HEADER,
+    FragmentLimitError,
+    StubAssembler,
+    append_response,
+    iter_fragments,
+    payload_size,
+)
 from ._negotiation import (
     AssociationGroups,
     BindUnacceptable,
@@ -64,6 +71,7 @@ from .constants import (
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
     PFC_MAYBE,
+    PFC_OBJECT_UUID,
     PFC_PENDING_CANCEL,
     PTYPE,
     RPC_FAULT_FLAG_EXTENDED_ERROR,
@@ -96,6 +104,7 @@ from .pdu import (
 __all__ = ["ServerConnection"]
 
 _FIRST, _LAST, _CANCEL = int(PFC_FIRST_FRAG), int(PFC_LAST_FRAG), int(PFC_PENDING_CANCEL)
+_OBJECT, _MAYBE = int(PFC_OBJECT_UUID), int(PFC_MAYBE)
 _S = ConnectionState
 
 
@@ -136,6 +145,8 @@ class ServerConnection(ConnectionBase):
     arms the bind timer.
     """
 
+    _fast_ptypes = frozenset({int(PTYPE.request)})
+
     def __init__(self, policy: InterfacePolicy, config: ConnectionConfig | None = None, *,
                  groups: AssociationGroups | None = None, auth: SecurityHook | None = None,
                  now: float | None = None) -> None:
@@ -166,6 +177,10 @@ class ServerConnection(ConnectionBase):
             return False
         payload = payload_size(self.max_xmit_frag, 24, sec_trailer_overhead(self.auth))
         cancel_count = min(call.cancel_count, 0xFF)
+        if self.auth is None:
+            self._out = append_response(self._out, call_id, call.p_cont_id, cancel_count,
+                                        stub, payload)
+            return True
         for flags, alloc_hint, chunk in iter_fragments(bytes(stub), payload):
             self._out += protect(Response(
                 call_id=call_id, pfc_flags=flags, alloc_hint=alloc_hint,
@@ -290,59 +305,106 @@ class ServerConnection(ConnectionBase):
         self._emit(AlterContextReceived(pdu.call_id, results, accepted))
 
     def _on_request(self, pdu: Request, raw: bytes) -> None:
+        self._on_request_fields(pdu.call_id, int(pdu.pfc_flags), pdu.alloc_hint,
+                                pdu.p_cont_id, pdu.opnum, pdu.object, pdu.packed_drep, raw,
+                                pdu)
+
+    def _handle_fast(self, raw: bytes) -> bool:
+        if self.auth is not None:
+            return False
+        (_v, _m, _t, flags, drep, _f, _a, call_id, alloc_hint, p_cont_id,
+         opnum) = REQUEST_HEADER.unpack_from(raw)
+        if flags & _OBJECT:
+            return False
+        self._on_request_fields(call_id, flags, alloc_hint, p_cont_id, opnum, None, drep,
+                                raw, None)
+        return True
+
+    def _on_request_fields(self, call_id: int, flags: int, alloc_hint: int, p_cont_id: int,
+                           opnum: int, obj: uuid.UUID | None, drep: bytes, raw: bytes,
+                           pdu: Request | None) -> None:
+        """One request fragment; ``pdu`` is None when it came by the unauthenticated fast
+        path (the stub is then the octets after the 24-octet header)."""
         if self.state is not _S.BOUND:
             raise RemoteProtocolError("request before bind")
-        flags = int(pdu.pfc_flags)
         rx = self._rx
+        if pdu is None and flags & _FIRST and flags & _LAST:
+            # A whole call in one fragment: no reassembly state at all.
+            self._check_start(call_id, flags)
+            stub = raw[24:]
+            limit = self.config.max_stub_size
+            if alloc_hint > limit:
+                raise FragmentLimitError(
+                    f"alloc_hint {alloc_hint} exceeds the limit of {limit} octets")
+            if len(stub) > limit:
+                raise FragmentLimitError(
+                    f"reassembled stub exceeds the limit of {limit} octets")
+            self._dispatch_call(call_id, p_cont_id, opnum, obj, bool(flags & _MAYBE), stub,
+                                0)
+            return
         if flags & _FIRST:
-            rx = self._start_request(pdu, flags)
-        elif rx is None or rx.call_id != pdu.call_id:
+            rx = self._start_request(call_id, flags, alloc_hint, p_cont_id, opnum, obj, drep)
+        elif rx is None or rx.call_id != call_id:
             raise RemoteProtocolError(
-                f"request fragment for call {pdu.call_id} without a first fragment")
-        elif (pdu.p_cont_id, pdu.opnum, pdu.packed_drep) != (
-                rx.p_cont_id, rx.opnum, rx.packed_drep):
+                f"request fragment for call {call_id} without a first fragment")
+        elif (p_cont_id, opnum, drep) != (rx.p_cont_id, rx.opnum, rx.packed_drep):
             raise RemoteProtocolError(
-                f"fragment of call {pdu.call_id} changes p_cont_id, opnum or drep")
+                f"fragment of call {call_id} changes p_cont_id, opnum or drep")
         elif flags & _CANCEL:
             rx.cancel_count += 1
-        rx.stub.append(unprotect(pdu, raw, self.auth))
+        if pdu is not None:
+            rx.stub.append(unprotect(pdu, raw, self.auth))
+        elif flags & _FIRST and flags & _LAST:
+            rx.stub.append(raw[24:])
+        else:  # one fragment of many: reassembly copies it once, at the join
+            rx.stub.append(memoryview(raw)[24:])
         if flags & _LAST:
             self._rx = None
             self._dispatch(rx)
 
-    def _start_request(self, pdu: Request, flags: int) -> _Incoming:
-        if self._rx is not None:
-            raise RemoteProtocolError(
-                f"call {pdu.call_id} starts while call {self._rx.call_id} is incomplete")
-        if flags & _CANCEL:
-            raise RemoteProtocolError("a new call cannot start with PFC_PENDING_CANCEL",
-                                      status=st.RPC_S_NO_CALL_ACTIVE)
-        if pdu.call_id in self._calls:
-            raise RemoteProtocolError(f"call_id {pdu.call_id} is already in progress")
-        if self._calls and not self.conc_mpx:
-            raise RemoteProtocolError("a second call is in progress without PFC_CONC_MPX")
-        rx = _Incoming(pdu.call_id, pdu.p_cont_id, pdu.opnum, pdu.object, pdu.packed_drep,
-                       bool(flags & PFC_MAYBE),
+    def _start_request(self, call_id: int, flags: int, alloc_hint: int, p_cont_id: int,
+                       opnum: int, obj: uuid.UUID | None, drep: bytes) -> _Incoming:
+        self._check_start(call_id, flags)
+        rx = _Incoming(call_id, p_cont_id, opnum, obj, drep, bool(flags & _MAYBE),
                        StubAssembler(self.config.max_stub_size, self.config.max_fragments,
-                                     pdu.alloc_hint))
+                                     alloc_hint))
         self._rx = rx
         return rx
 
+    def _check_start(self, call_id: int, flags: int) -> None:
+        """May a new call start now (first fragment of ``call_id``)?"""
+        if self._rx is not None:
+            raise RemoteProtocolError(
+                f"call {call_id} starts while call {self._rx.call_id} is incomplete")
+        if flags & _CANCEL:
+            raise RemoteProtocolError("a new call cannot start with PFC_PENDING_CANCEL",
+                                      status=st.RPC_S_NO_CALL_ACTIVE)
+        if call_id in self._calls:
+            raise RemoteProtocolError(f"call_id {call_id} is already in progress")
+        if self._calls and not self.conc_mpx:
+            raise RemoteProtocolError("a second call is in progress without PFC_CONC_MPX")
+
     def _dispatch(self, rx: _Incoming) -> None:
-        ctx = self.contexts.get(rx.p_cont_id)
+        self._dispatch_call(rx.call_id, rx.p_cont_id, rx.opnum, rx.object, rx.maybe,
+                            rx.stub.take(), rx.cancel_count)
+
+    def _dispatch_call(self, call_id: int, p_cont_id: int, opnum: int,
+                       obj: uuid.UUID | None, maybe: bool, stub: bytes,
+                       cancel_count: int) -> None:
+        ctx = self.contexts.get(p_cont_id)
         if ctx is None:
-            self._send_fault(rx.call_id, st.nca_s_unk_if, rx.p_cont_id, did_not_execute=True)
+            self._send_fault(call_id, st.nca_s_unk_if, p_cont_id, did_not_execute=True)
             return
         if len(self._calls) >= self.config.max_concurrent_calls:
-            self._send_fault(rx.call_id, st.nca_s_server_too_busy, rx.p_cont_id,
+            self._send_fault(call_id, st.nca_s_server_too_busy, p_cont_id,
                              did_not_execute=True)
             return
-        if not rx.maybe:  # [maybe] calls get no reply (C706 §12.6.3.1 PFC_MAYBE)
-            self._calls[rx.call_id] = _Call(rx.p_cont_id, rx.cancel_count)
-        self._emit(RequestReceived(rx.call_id, rx.p_cont_id, rx.opnum, rx.stub.take(),
-                                   rx.object, ctx.interface, rx.maybe))
-        if rx.cancel_count:
-            self._emit(CancelRequested(rx.call_id))
+        if not maybe:  # [maybe] calls get no reply (C706 §12.6.3.1 PFC_MAYBE)
+            self._calls[call_id] = _Call(p_cont_id, cancel_count)
+        self._emit(RequestReceived(call_id, p_cont_id, opnum, stub, obj, ctx.interface,
+                                   maybe))
+        if cancel_count:
+            self._emit(CancelRequested(call_id))
 
     def _on_cancel(self, call_id: int) -> None:
         if self.state is not _S.BOUND:
