@@ -126,3 +126,34 @@ def test_a_flood_of_fragments_is_cut_off_with_bounded_memory() -> None:
     faults = [p for p in _pdus(answer) if PTYPE.fault == p.PTYPE]
     assert faults, "the server answers the oversized call with a fault before closing"
     assert peak < 4 * limit  # nowhere near the 10 MB the client tried to push
+
+
+def test_big_endian_request_is_decoded_in_the_senders_byte_order() -> None:
+    """C706 §14.1: the stub is in the sender's drep; Windows only sends little-endian, but
+    other DCE peers may not."""
+    op = svc.TestSvc.operation("Add")
+    codec = dcerpc.ndr.operation_codec(op)
+
+    async def main() -> object:
+        server, _ = make_server()
+        server.listen("ncacn_ip_tcp:127.0.0.1[0]")
+        async with server:
+            port = int(server.bindings[0].endpoint)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            core = ClientConnection()
+            core.bind([ContextElement(p_cont_id=0, abstract_syntax=syntax_of(svc.TestSvc))])
+            writer.write(core.data_to_send())
+            await asyncio.wait_for(reader.read(65536), 10)  # bind_ack
+            stub = codec.encode_request([40, 2], little_endian=False)
+            writer.write(Request(packed_drep=b"\x00\x00\x00\x00", call_id=7,
+                                 pfc_flags=PFC_FIRST_FRAG | PFC_LAST_FRAG,
+                                 alloc_hint=len(stub), p_cont_id=0, opnum=op.opnum,
+                                 stub_data=stub).encode())
+            data = await asyncio.wait_for(reader.read(65536), 10)
+            writer.close()
+            (resp,) = _pdus(data)
+            assert PTYPE.response == resp.PTYPE and resp.call_id == 7
+            le = bool(resp.packed_drep[0] & 0x10)
+            return codec.decode_response(resp.stub_data, little_endian=le)
+
+    assert run(main()) == 42

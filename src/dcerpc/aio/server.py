@@ -218,7 +218,7 @@ class Server:
             return
         try:
             prepared = self.dispatcher.prepare(ev.interface, ev.opnum, ev.stub, proto.group,
-                                               ev.object)
+                                               ev.object, little_endian=ev.little_endian)
         except RpcError as exc:
             if not ev.maybe:
                 conn.send_fault(ev.call_id, exc.status & 0xFFFFFFFF, did_not_execute=True)

@@ -385,12 +385,14 @@ class ServerConnection(ConnectionBase):
             raise RemoteProtocolError("a second call is in progress without PFC_CONC_MPX")
 
     def _dispatch(self, rx: _Incoming) -> None:
+        # The stub is in the sender's byte order (C706 §14.1); the engine decodes with it.
         self._dispatch_call(rx.call_id, rx.p_cont_id, rx.opnum, rx.object, rx.maybe,
-                            rx.stub.take(), rx.cancel_count)
+                            rx.stub.take(), rx.cancel_count,
+                            little_endian=bool(rx.packed_drep[0] & 0x10))
 
     def _dispatch_call(self, call_id: int, p_cont_id: int, opnum: int,
                        obj: uuid.UUID | None, maybe: bool, stub: bytes,
-                       cancel_count: int) -> None:
+                       cancel_count: int, *, little_endian: bool = True) -> None:
         ctx = self.contexts.get(p_cont_id)
         if ctx is None:
             self._send_fault(call_id, st.nca_s_unk_if, p_cont_id, did_not_execute=True)
@@ -402,7 +404,7 @@ class ServerConnection(ConnectionBase):
         if not maybe:  # [maybe] calls get no reply (C706 §12.6.3.1 PFC_MAYBE)
             self._calls[call_id] = _Call(p_cont_id, cancel_count)
         self._emit(RequestReceived(call_id, p_cont_id, opnum, stub, obj, ctx.interface,
-                                   maybe))
+                                   maybe, little_endian))
         if cancel_count:
             self._emit(CancelRequested(call_id))
 

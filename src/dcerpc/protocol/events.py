@@ -198,6 +198,8 @@ class RequestReceived(Event):
     object: uuid.UUID | None = None
     interface: Any = None
     maybe: bool = False
+    #: The stub's integer byte order (the request's packed_drep, C706 §14.1).
+    little_endian: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,8 @@ class Dispatcher:
         return hit[1]
 
     def prepare(self, entry: Any, opnum: int, stub: bytes, group: int,
-                object_uuid: uuid.UUID | None = None) -> PreparedCall:
+                object_uuid: uuid.UUID | None = None, *, little_endian: bool = True
+                ) -> PreparedCall:
         """Resolve and unmarshal a request. Raises :class:`RpcError` carrying the fault
         status when the call cannot be dispatched."""
         if not isinstance(entry, RegisteredInterface):
@@ -133,7 +134,7 @@ class Dispatcher:
                            st.nca_s_op_rng_error)
         plan = self._plan_of(op)
         try:
-            args = plan.codec.decode_request(stub)
+            args = plan.codec.decode_request(stub, little_endian=little_endian)
         except NdrError as exc:
             raise RpcError(f"{op.name}: {exc}", st.RPC_X_BAD_STUB_DATA) from None
         call = PreparedCall(entry, op, impl, method, args, group, object_uuid, plan)
