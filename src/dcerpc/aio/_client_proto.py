@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 from .. import status as st
 from ..errors import BindError, CallCancelled, CallFault, CommFailure, NdrError, RpcError
@@ -31,13 +31,12 @@ from ..protocol.events import (
 )
 from ..protocol.pdu import ContextElement
 from ..runtime.calls import ClientCall
+from ._writer import Writer
 
 __all__ = ["ClientProtocol"]
 
 log = logging.getLogger("dcerpc.client")
 
-#: Writes above this size go to the transport as a memoryview (see ``flush``).
-_BIG = 1 << 16
 #: Most requests coalesced into one write (see ``send``).
 _BATCH = 16
 
@@ -66,11 +65,12 @@ class ClientProtocol(asyncio.Protocol):
         self._flush_scheduled = False
         self._batched = 0  # requests queued since the last write
         self._bound_ok = False
+        self._writer = Writer()
 
     # -- asyncio.Protocol ----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self.dead:
@@ -81,6 +81,12 @@ class ClientProtocol(asyncio.Protocol):
             self._die(f"protocol error: {exc}")
             return
         self._process()
+
+    def pause_writing(self) -> None:
+        self._writer.paused = True
+
+    def resume_writing(self) -> None:
+        self._writer.resume(self.transport)
 
     def eof_received(self) -> bool:
         if not self.dead:
@@ -138,7 +144,8 @@ class ClientProtocol(asyncio.Protocol):
         p, syntax = self._pending_syntax
         return self._settle(p, syntax, ev.contexts)
 
-    def send(self, call: ClientCall, codec: OperationCodec, p_cont_id: int, stub: bytes,
+    def send(self, call: ClientCall, codec: OperationCodec, p_cont_id: int,
+             stub: bytes | bytearray | memoryview,
              object_uuid: Any) -> None:
         call.call_id = self.conn.send_request(p_cont_id, call.operation.opnum, stub,
                                               object=object_uuid, now=self.loop.time())
@@ -179,6 +186,7 @@ class ClientProtocol(asyncio.Protocol):
 
     def close(self) -> None:
         if self.transport is not None:
+            self._writer.drain_all(self.transport)
             self.transport.close()
         self._die("connection closed by the client")
 
@@ -240,6 +248,7 @@ class ClientProtocol(asyncio.Protocol):
         elif isinstance(ev, ConnectionClosed):
             self.flush()
             if self.transport is not None:
+                self._writer.drain_all(self.transport)
                 self.transport.close()
             self._die(f"connection closed ({ev.reason})")
 
@@ -248,10 +257,7 @@ class ClientProtocol(asyncio.Protocol):
         parts = self.conn.take_parts()
         transport = self.transport
         if parts and transport is not None and not transport.is_closing():
-            for data in parts:
-                # A memoryview: what the transport cannot send at once it buffers
-                # without first slicing (copying) the rest.
-                transport.write(memoryview(data) if len(data) > _BIG else data)
+            self._writer.write(transport, parts)
         self._arm_timer()
 
     def _arm_timer(self) -> None:
@@ -279,6 +285,7 @@ class ClientProtocol(asyncio.Protocol):
         if self.dead:
             return
         self.dead = True
+        self._writer.drain_all(None)  # nothing more goes out: drop what waits
         if self._timer is not None:
             self._timer.cancel()
         self.conn.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import RemoteProtocolError
 from ..protocol.connection import ServerConnection
@@ -24,6 +24,7 @@ from ..protocol.events import (
     RequestReceived,
 )
 from ._callctx import CallContext
+from ._writer import Writer
 
 if TYPE_CHECKING:
     from .server import Server
@@ -34,8 +35,6 @@ log = logging.getLogger("dcerpc.server")
 
 #: Seconds a connection closed for a protocol error keeps draining input (see below).
 _LINGER = 1.0
-#: Writes above this size go to the transport as a memoryview (see ``flush``).
-_BIG = 1 << 16
 #: Most replies coalesced into one write (see ``flush_soon``).
 _BATCH = 16
 
@@ -59,11 +58,12 @@ class ServerProtocol(asyncio.Protocol):
         self._torn_down = False
         self._flush_scheduled = False
         self._batched = 0  # replies queued since the last write
+        self._writer = Writer()
 
     # -- asyncio.Protocol ----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
         self.peer = transport.get_extra_info("peername") or transport.get_extra_info(
             "sockname")
         self.conn = ServerConnection(self.server.registry.policy,
@@ -92,14 +92,19 @@ class ServerProtocol(asyncio.Protocol):
     def pause_writing(self) -> None:
         # Back-pressure: a client that does not read its replies is not read either, so
         # neither its requests nor our responses pile up without bound.
+        self._writer.paused = True
         if self.transport is not None:
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
+        self._writer.resume(self.transport)
+        if self._writer.paused:  # the backlog filled the transport again
+            return
         if self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._writer.drain_all(None)  # nothing more goes out: drop what waits
         self._teardown()
         self.server._protocols.discard(self)
 
@@ -145,10 +150,7 @@ class ServerProtocol(asyncio.Protocol):
         self._batched = 0
         parts = conn.take_parts()
         if parts and not transport.is_closing():
-            for data in parts:
-                # A memoryview: what the transport cannot send at once it buffers
-                # without first slicing (copying) the rest.
-                transport.write(memoryview(data) if len(data) > _BIG else data)
+            self._writer.write(transport, parts)
         self._arm_timer()
 
     def flush_soon(self) -> None:
@@ -189,6 +191,7 @@ class ServerProtocol(asyncio.Protocol):
         self.flush()  # the fault / bind_nak the spec wants sent first
         self._teardown()
         transport = self.transport
+        self._writer.drain_all(transport)
         if transport is not None and not transport.is_closing() and transport.can_write_eof():
             # Lingering close: closing a socket with unread input makes TCP send a reset,
             # which can destroy the fault before the peer reads it. Half-close, discard
@@ -201,6 +204,7 @@ class ServerProtocol(asyncio.Protocol):
     # -- teardown ------------------------------------------------------------------
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
+            self._writer.drain_all(self.transport)
             self.transport.close()
         self._teardown()
 

@@ -93,7 +93,7 @@ async def invoke(channel: Channel, spec: Interface, op: Operation, args: Any,
                  options: ClientOptions, object_uuid: uuid.UUID | None = None) -> Any:
     """Make one call on ``channel``; the result, or the RpcError the call ended with."""
     codec = operation_codec(op)
-    stub = codec.encode_request(args)
+    stub = _request_stub(codec, args)
     call = ClientCall(spec, op)
     loop = asyncio.get_running_loop()
     timeout = options.timeout
@@ -124,6 +124,17 @@ async def invoke(channel: Channel, spec: Interface, op: Operation, args: Any,
     return call.outcome()
 
 
+#: Stubs above this size are handed to the protocol core as a read-only view of the
+#: encoder's buffer, which it fragments without copying (see ``send_request``).
+_VIEW_ABOVE = 4096
+
+
+def _request_stub(codec: Any, args: Any) -> bytearray | memoryview:
+    """The request stub of a call: the encoder's own buffer, never copied into bytes."""
+    stub = codec.encode_request_buf(args)
+    return memoryview(stub).toreadonly() if len(stub) > _VIEW_ABOVE else stub
+
+
 _SYNTAXES: dict[int, tuple[Interface, SyntaxId]] = {}
 
 
@@ -136,7 +147,8 @@ def _syntax(spec: Interface) -> SyntaxId:
 
 
 async def _invoke_untimed(channel: Channel, spec: Interface, op: Operation, codec: Any,
-                          stub: bytes, call: ClientCall, loop: asyncio.AbstractEventLoop,
+                          stub: bytes | bytearray | memoryview, call: ClientCall,
+                          loop: asyncio.AbstractEventLoop,
                           object_uuid: uuid.UUID | None) -> Any:
     """:func:`invoke` without a timeout: no timeout scope, and no await at all to pick a
     connection when a bound one has room (the hot path)."""
@@ -209,7 +221,7 @@ class AsyncProxy:
         if options.timeout is not None:
             return await invoke(channel, self.spec, op, args, options, self._object_uuid)
         codec = operation_codec(op)
-        stub = codec.encode_request(args)
+        stub = _request_stub(codec, args)
         return await _invoke_untimed(channel, self.spec, op, codec, stub,
                                      ClientCall(self.spec, op), asyncio.get_running_loop(),
                                      self._object_uuid or options.object_uuid)
@@ -228,7 +240,7 @@ class AsyncProxy:
             return None
         proto, p_cont_id = got
         codec = operation_codec(op)
-        stub = codec.encode_request(args)
+        stub = _request_stub(codec, args)
         call = ClientCall(self.spec, op)
         try:
             proto.send(call, codec, p_cont_id, stub, self._object_uuid or options.object_uuid)

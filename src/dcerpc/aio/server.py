@@ -290,7 +290,7 @@ class Server:
                 self._chain(proto, call, prepared, result)
                 return
             try:
-                stub = self.dispatcher.encode_result(prepared, result)
+                stub = self.dispatcher.encode_result_buf(prepared, result)
             except RpcError as err:
                 log.error("%s: %s", prepared.operation.name, err)
                 self._answer_fault(proto, call, err.status)
@@ -311,12 +311,16 @@ class Server:
         self._inflight[call] = (proto, fut)
         fut.add_done_callback(lambda f: self._finished(proto, call, prepared, f))
 
-    def _answer(self, proto: ServerProtocol, call: CallContext, stub: bytes) -> None:
+    def _answer(self, proto: ServerProtocol, call: CallContext,
+                stub: bytes | bytearray) -> None:
         proto.calls.pop(call.call_id, None)
         conn = proto.conn
         if call.extra.get("maybe") or call.orphaned or conn is None or conn.closed:
             return
-        conn.send_response(call.call_id, stub)
+        # A large stub goes as a read-only view of the encoder's buffer, which the core
+        # fragments without copying.
+        conn.send_response(call.call_id,
+                           memoryview(stub).toreadonly() if len(stub) > _VIEW_ABOVE else stub)
         proto.flush_soon()
 
     def _answer_fault(self, proto: ServerProtocol, call: CallContext, status: int) -> None:
@@ -351,6 +355,8 @@ class Server:
         fut.add_done_callback(_log_rundown_error)
 
 
+#: Response stubs above this size are handed to the core as a read-only view.
+_VIEW_ABOVE = 4096
 #: Result types that are never awaitable (spares an inspect call on the hot path).
 _PLAIN = frozenset({int, str, bytes, bool, float, tuple, list, dict, type(None)})
 _ASYNC: dict[Any, bool] = {}

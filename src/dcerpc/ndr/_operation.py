@@ -146,6 +146,13 @@ class OperationCodec:
 
     # ------------------------------------------------------------------ public API
     def encode_request(self, args: Sequence[Any], *, little_endian: bool = True) -> bytes:
+        return bytes(self.encode_request_buf(args, little_endian=little_endian))
+
+    def encode_request_buf(self, args: Sequence[Any], *, little_endian: bool = True
+                           ) -> bytearray:
+        """:meth:`encode_request` without the final copy into ``bytes``: a fresh buffer
+        that the caller owns (the runtime sends it as views; a 16 MiB stub copied once
+        more costs as much as encoding it)."""
         args = list(args)
         if len(args) != len(self.in_params):
             raise NdrError(f"{self.op.name}: expected {len(self.in_params)} [in] values "
@@ -161,6 +168,12 @@ class OperationCodec:
         """``request``: the call's [in] values (as :meth:`decode_request` returned them), so
         that [out] arrays sized by [in] params carry that size as their max_count; without
         it the counts are derived from the data."""
+        return bytes(self.encode_response_buf(result, request=request,
+                                              little_endian=little_endian))
+
+    def encode_response_buf(self, result: Any, *, request: Sequence[Any] | None = None,
+                            little_endian: bool = True) -> bytearray:
+        """:meth:`encode_response` without the final copy (see :meth:`encode_request_buf`)."""
         values = self._unshape(result)
         # wire order: out params, then the return value (kept last in ``values``)
         if self.op.returns is not None:
@@ -200,10 +213,10 @@ class OperationCodec:
                            f"({', '.join(self.result_type._fields)}), got {result!r}")  # type: ignore[union-attr]
         return list(result)
 
-    def _run_enc(self, kind: str, args: list[Any], le: bool, ctx: list[Any]) -> bytes:
+    def _run_enc(self, kind: str, args: list[Any], le: bool, ctx: list[Any]) -> bytearray:
         fn = self._fn(kind, le)
         try:
-            return bytes(fn(args, ctx))
+            return fn(args, ctx)  # type: ignore[no-any-return]
         except NdrError:
             raise
         except LOW_LEVEL_ERRORS as exc:

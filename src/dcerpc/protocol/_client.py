@@ -154,7 +154,8 @@ class ClientConnection(ConnectionBase):
         self._negotiating = (call_id, elems)
         return call_id
 
-    def send_request(self, p_cont_id: int, opnum: int, stub: bytes, *,
+    def send_request(self, p_cont_id: int, opnum: int,
+                     stub: bytes | bytearray | memoryview, *,
                      object: uuid.UUID | None = None, call_id: int | None = None,
                      maybe: bool = False, check_context: bool = True,
                      now: float | None = None) -> int:
@@ -181,8 +182,14 @@ class ClientConnection(ConnectionBase):
             if len(stub) <= payload:
                 self._out = append_request(self._out, call_id, p_cont_id, opnum, stub,
                                            payload, extra)
-            else:  # fragments that point into the stub: it must not change under us
-                self._queue_parts(request_parts(call_id, p_cont_id, opnum, bytes(stub),
+            else:
+                # Fragments that point into the stub: it must not change under us. Bytes
+                # and read-only views (the runtime's own encoded buffer) are kept as they
+                # are; anything mutable is copied first.
+                if type(stub) is not bytes and not (type(stub) is memoryview
+                                                    and stub.readonly):
+                    stub = bytes(stub)
+                self._queue_parts(request_parts(call_id, p_cont_id, opnum, stub,
                                                 payload, extra))
         else:
             self._send_protected(call_id, p_cont_id, opnum, stub, object, payload, extra)
@@ -192,7 +199,8 @@ class ClientConnection(ConnectionBase):
             self._last_activity = now
         return call_id
 
-    def _send_protected(self, call_id: int, p_cont_id: int, opnum: int, stub: bytes,
+    def _send_protected(self, call_id: int, p_cont_id: int, opnum: int,
+                        stub: bytes | bytearray | memoryview,
                         object: uuid.UUID | None, payload: int, extra: int) -> None:
         for flags, alloc_hint, chunk in iter_fragments(bytes(stub), payload):
             self._out += protect(Request(

@@ -24,7 +24,7 @@ from ..errors import LocalProtocolError, RemoteProtocolError
 from .constants import PFC_FIRST_FRAG, PFC_LAST_FRAG, PTYPE
 
 __all__ = ["FragmentLimitError", "StubAssembler", "append_request", "append_response",
-           "iter_fragments", "payload_size", "request_parts"]
+           "iter_fragments", "payload_size", "request_parts", "response_parts"]
 
 _FIRST, _LAST = int(PFC_FIRST_FRAG), int(PFC_LAST_FRAG)
 
@@ -77,7 +77,8 @@ def _append(out: bytearray, ptype: int, call_id: int, field1: int, field2: int,
     return out
 
 
-def request_parts(call_id: int, p_cont_id: int, opnum: int, stub: bytes, payload: int,
+def request_parts(call_id: int, p_cont_id: int, opnum: int, stub: bytes | memoryview,
+                  payload: int,
                   extra: int = 0) -> list[bytes | memoryview]:
     """The request fragments of ``stub`` as header octets and views of ``stub`` (no copy
     of the stub at all), for a transport that writes them one after the other."""
@@ -98,6 +99,29 @@ def request_parts(call_id: int, p_cont_id: int, opnum: int, stub: bytes, payload
             offset = end
     except (struct.error, OverflowError, TypeError) as exc:
         raise LocalProtocolError(f"cannot encode request PDU: {exc}") from exc
+
+
+def response_parts(call_id: int, p_cont_id: int, cancel_count: int,
+                   stub: bytes | memoryview, payload: int) -> list[bytes | memoryview]:
+    """The response fragments of ``stub`` as header octets and views of ``stub``, like
+    :func:`request_parts` (octet for octet what :func:`append_response` gives)."""
+    parts: list[bytes | memoryview] = []
+    view = memoryview(stub)
+    total = len(view)
+    offset = 0
+    try:
+        while True:
+            end = min(offset + payload, total)
+            flags = (_FIRST if offset == 0 else 0) | (_LAST if end >= total else 0)
+            parts.append(RESPONSE_HEADER.pack(5, 0, _RESPONSE, flags, _DREP_LE,
+                                              24 + end - offset, 0, call_id, total - offset,
+                                              p_cont_id, cancel_count, 0))
+            parts.append(view[offset:end])
+            if end >= total:
+                return parts
+            offset = end
+    except (struct.error, OverflowError, TypeError) as exc:
+        raise LocalProtocolError(f"cannot encode response PDU: {exc}") from exc
 
 
 def append_request(out: bytearray, call_id: int, p_cont_id: int, opnum: int,

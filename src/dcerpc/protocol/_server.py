@@ -57,6 +57,7 @@ from ._fragments import (
     append_response,
     iter_fragments,
     payload_size,
+    response_parts,
 )
 from ._negotiation import (
     AssociationGroups,
@@ -166,7 +167,7 @@ class ServerConnection(ConnectionBase):
     def calls_in_progress(self) -> int:
         return len(self._calls)
 
-    def send_response(self, call_id: int, stub: bytes) -> bool:
+    def send_response(self, call_id: int, stub: bytes | bytearray | memoryview) -> bool:
         """Send the reply of ``call_id``, fragmented to the client's ``max_recv_frag``.
 
         Returns False (and sends nothing) when the call is no longer in progress: it was
@@ -178,6 +179,12 @@ class ServerConnection(ConnectionBase):
         payload = payload_size(self.max_xmit_frag, 24, sec_trailer_overhead(self.auth))
         cancel_count = min(call.cancel_count, 0xFF)
         if self.auth is None:
+            if len(stub) > payload and (type(stub) is bytes or (type(stub) is memoryview
+                                                                and stub.readonly)):
+                # Fragments that point into an immutable stub: no copy of it at all.
+                self._queue_parts(response_parts(call_id, call.p_cont_id, cancel_count,
+                                                 stub, payload))
+                return True
             self._out = append_response(self._out, call_id, call.p_cont_id, cancel_count,
                                         stub, payload)
             return True

@@ -153,6 +153,14 @@ class Dispatcher:
 
         Raises :class:`RpcError` (``nca_s_fault_unspec``) when the result does not fit.
         """
+        return bytes(self.encode_result_buf(call, result))
+
+    def encode_result_buf(self, call: PreparedCall, result: Any) -> bytearray:
+        """:meth:`encode_result` as the encoder's own buffer (owned by the caller, which
+        hands it to the protocol core without another copy).
+
+        Raises :class:`RpcError` (``nca_s_fault_unspec``) when the result does not fit.
+        """
         plan = call.plan
         n = plan.nresults
         if n == 0:
@@ -168,8 +176,8 @@ class Dispatcher:
             values[k] = self._out_handle(call, param, htype, values[k])
         try:
             # The request's values size [out] arrays as MIDL stubs do (max_count = size_is).
-            return plan.codec.encode_response(values[0] if n == 1 else values or None,
-                                              request=call.args)
+            return plan.codec.encode_response_buf(values[0] if n == 1 else values or None,
+                                                  request=call.args)
         except NdrError as exc:
             raise RpcError(f"{call.operation.name}: the manager's result does not "
                            f"marshal: {exc}", st.nca_s_fault_unspec) from None
