@@ -263,3 +263,44 @@ def expr_text(e: t.Expr) -> str:
     if isinstance(e, t.Cond):
         return f"{expr_text(e.test)}?{expr_text(e.then)}:{expr_text(e.otherwise)}"
     return repr(e)
+
+
+class Aligner:
+    """Static alignment tracking shared by the encoder and decoder generators.
+
+    While the position modulo ``M`` is known to be ``r``, alignment gaps become ``x`` pad
+    codes inside the current ``struct`` run; once the position is unknown modulo a larger
+    alignment, a dynamic pad line is emitted (NDR aligns relative to the stub start,
+    C706 §14.2.2) and tracking restarts from there.
+    """
+
+    M: int
+    r: int
+    run_fmt: list[str]
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+    def dynamic_pad(self, a: int) -> None:
+        """Emit code that aligns the position to ``a`` (a power of two)."""
+        raise NotImplementedError
+
+    def unknown(self) -> None:
+        self.flush()
+        self.M, self.r = 1, 0
+
+    def pad_to(self, a: int) -> None:
+        if a <= 1:
+            return
+        if a <= self.M:
+            pad = -self.r % a
+            if pad:
+                self.run_fmt.append("x" * pad)
+                self.r = (self.r + pad) % self.M
+        else:
+            self.flush()
+            self.dynamic_pad(a)
+            self.M, self.r = a, 0
+
+    def advance(self, n: int) -> None:
+        self.r = (self.r + n) % self.M

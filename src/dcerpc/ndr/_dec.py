@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from ..errors import NdrError
 from . import types as t
-from ._codegen import ARM, ELEM, FIELD, LAST, PTEE, TOP, Unit, Writer, cexpr
+from ._codegen import ARM, ELEM, FIELD, LAST, PTEE, TOP, Aligner, Unit, Writer, cexpr
 from ._dec_arrays import DecArrays
 from ._layout import (
     align_of,
@@ -28,7 +28,7 @@ from ._layout import (
 from ._pyclasses import python_type
 
 
-class Dec(DecArrays):
+class Dec(DecArrays, Aligner):
     """Emits decoder statements into a :class:`Writer`; tracks static alignment."""
 
     def __init__(self, unit: Unit, w: Writer, env: dict[str, str], align: int = 1) -> None:
@@ -55,25 +55,8 @@ class Dec(DecArrays):
         for post in posts:
             post()
 
-    def unknown(self) -> None:
-        self.flush()
-        self.M, self.r = 1, 0
-
-    def pad_to(self, a: int) -> None:
-        if a <= 1:
-            return
-        if a <= self.M:
-            pad = -self.r % a
-            if pad:
-                self.run_fmt.append("x" * pad)
-                self.r = (self.r + pad) % self.M
-        else:
-            self.flush()
-            self.w(f"pos += -pos & {a - 1}")
-            self.M, self.r = a, 0
-
-    def advance(self, n: int) -> None:
-        self.r = (self.r + n) % self.M
+    def dynamic_pad(self, a: int) -> None:
+        self.w(f"pos += -pos & {a - 1}")
 
     def raw_slots(self, fmt: str, n: int) -> list[str]:
         slots = [self.w.tmp("k") for _ in range(n)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..errors import NdrError
 from . import types as t
-from ._codegen import ARM, ELEM, FIELD, LAST, PTEE, TOP, Unit, Writer, cexpr, invert
+from ._codegen import ARM, ELEM, FIELD, LAST, PTEE, TOP, Aligner, Unit, Writer, cexpr, invert
 from ._enc_arrays import EncArrays
 from ._layout import (
     align_of,
@@ -52,7 +52,7 @@ def derivations(members: list[tuple[str, t.NdrType]], env: dict[str, str]
     return out
 
 
-class Enc(EncArrays):
+class Enc(EncArrays, Aligner):
     """Emits encoder statements into a :class:`Writer`; tracks static alignment."""
 
     def __init__(self, unit: Unit, w: Writer, env: dict[str, str], align: int = 1) -> None:
@@ -83,25 +83,8 @@ class Enc(EncArrays):
             self.w(f"o += {self.u.const(bytes(self.u.ssize(fmt)), 'z')}")
         self.run_fmt, self.run_vals = [], []
 
-    def unknown(self) -> None:
-        self.flush()
-        self.M, self.r = 1, 0
-
-    def pad_to(self, a: int) -> None:
-        if a <= 1:
-            return
-        if a <= self.M:
-            pad = -self.r % a
-            if pad:
-                self.run_fmt.append("x" * pad)
-                self.r = (self.r + pad) % self.M
-        else:
-            self.flush()
-            self.w(f"o += _PAD[-len(o) & {a - 1}]")
-            self.M, self.r = a, 0
-
-    def advance(self, n: int) -> None:
-        self.r = (self.r + n) % self.M
+    def dynamic_pad(self, a: int) -> None:
+        self.w(f"o += _PAD[-len(o) & {a - 1}]")
 
     def raw(self, line: str) -> None:
         """A write whose size is not static."""
