@@ -7,6 +7,10 @@ managers run on the server's loop; plain ones on a bounded worker pool
 be interrupted: when a call is cancelled or the server stops, the thread finishes the
 manager and its result is dropped (style-anchors §11.5 point 5).
 
+``[async]`` operations (ACF, seed-semantics F24): ``impl.Op(pAsync, *in_args)`` returns at
+once and the call stays outstanding, holding no thread, until ``RpcAsyncCompleteCall`` /
+``RpcAsyncAbortCall`` on ``pAsync`` from any thread (:mod:`dcerpc.aio._async_server`).
+
 Limits: more than ``max_calls`` calls in progress across all connections → fault
 ``nca_s_server_too_busy`` (the call did not execute); nothing is ever queued without
 bound. While stopping, new calls on open connections are refused the same way.
@@ -41,6 +45,7 @@ from ..runtime.contexts import ContextHandleTable, OpenHandle, rundown_callable
 from ..runtime.dispatch import Dispatcher, PreparedCall, fault_status
 from ..runtime.registry import InterfaceRegistry
 from ..transport import Listener, start_listener
+from ._async_server import REPLY, ServerAsyncState
 from ._callctx import CallContext, CancelSignal, context_for, set_current
 from ._server_proto import ServerProtocol
 
@@ -234,7 +239,9 @@ class Server:
         call.extra["maybe"] = ev.maybe
         method = prepared.method
         fut: asyncio.Future[Any]
-        if _is_async(method):
+        if prepared.operation.is_async:
+            fut = self._start_async_op(proto, call, prepared)
+        elif _is_async(method):
             # The task answers the call itself when the manager returns (no done
             # callback, hence no extra loop turn per call); it runs in its own copy of
             # the context, where _serve_async sets current_call().
@@ -249,6 +256,65 @@ class Server:
         self._inflight[call] = (proto, fut)
         if self._idle is not None:
             self._idle.clear()
+
+    def _start_async_op(self, proto: ServerProtocol, call: CallContext,
+                        prepared: PreparedCall) -> asyncio.Future[Any]:
+        """An ``[async]`` operation (seed-semantics F24-F28): run ``method(pAsync, *args)``
+        and leave the call outstanding until ``pAsync`` is completed or aborted (see
+        :mod:`dcerpc.aio._async_server`).  The returned future is the manager's run only."""
+        loop = proto.loop
+
+        def finish(kind: int, value: Any) -> None:  # on the loop, once
+            if kind == REPLY:
+                self._complete(proto, call, prepared, False, None, value)
+            elif self._settle(call):
+                self._answer_fault(proto, call, value)
+
+        state = ServerAsyncState(call, loop, finish)
+        call.extra["async_state"] = state
+
+        def manager_done(fut: asyncio.Future[Any]) -> None:
+            # The return value is ignored; raising before the hand-off faults the call
+            # as for a synchronous manager (F28).  Raising after completing is a manager
+            # bug: logged, the reply already went.
+            if fut.cancelled():  # stop() cancelled it and already faulted the call
+                if call in self._inflight and state.claim():
+                    self._complete(proto, call, prepared, True, None, None)
+                return
+            exc = fut.exception()
+            if exc is None:
+                return
+            if state.claim():
+                self._complete(proto, call, prepared, False, exc, None)
+            else:
+                log.error("%s: [async] manager raised after completing the call: %r",
+                          prepared.operation.name, exc)
+
+        def gone() -> None:
+            # The connection died (or the client orphaned the call): drop the call now
+            # rather than wait for a Complete that may never come (no leak).
+            if call.orphaned and state.drop() and self._settle(call):
+                proto.calls.pop(call.call_id, None)
+
+        call.cancelled.add_callback(gone)
+        method = prepared.method
+        if _is_async(method):
+            fut: asyncio.Future[Any] = loop.create_task(method(state, *prepared.args),
+                                                        context=context_for(call))
+        else:
+            assert self._pool is not None
+            fut = loop.run_in_executor(self._pool, context_for(call).run, method, state,
+                                       *prepared.args)
+        fut.add_done_callback(manager_done)
+        return fut
+
+    def _settle(self, call: CallContext) -> bool:
+        """Take ``call`` out of the in-flight table; False if it was not there."""
+        if self._inflight.pop(call, None) is None:
+            return False
+        if not self._inflight and self._idle is not None:
+            self._idle.set()
+        return True
 
     async def _serve_async(self, proto: ServerProtocol, call: CallContext,
                            prepared: PreparedCall) -> None:
@@ -277,10 +343,8 @@ class Server:
 
     def _complete(self, proto: ServerProtocol, call: CallContext, prepared: PreparedCall,
                   cancelled: bool, exc: BaseException | None, result: Any) -> None:
-        if self._inflight.pop(call, None) is None:
-            return  # already answered by stop()
-        if not self._inflight and self._idle is not None:
-            self._idle.set()
+        if not self._settle(call):
+            return  # already answered by stop(), or dropped with its connection
         if cancelled:
             self._answer_fault(proto, call, st.RPC_S_CALL_CANCELLED)
             return
@@ -333,6 +397,12 @@ class Server:
 
     # -- connection bookkeeping --------------------------------------------------------
     def _connection_gone(self, proto: ServerProtocol, group: int) -> None:
+        # Outstanding [async] calls of this connection whose cancel signal fired before
+        # it died (a non-abortive cancel) missed the orphan callback: drop them here.
+        for call, (owner, _fut) in list(self._inflight.items()):
+            state = call.extra.get("async_state")
+            if owner is proto and state is not None and state.drop():
+                self._settle(call)
         if group:
             for handle in self.handles.leave(group):
                 self._rundown(handle)

@@ -34,7 +34,14 @@ from typing import Any
 
 from dcerpc.errors import RpcError
 from dcerpc.runtime.async_state import AsyncHandleCore, CancelHandler
-from dcerpc.status import RPC_S_INVALID_ARG, RPC_S_INVALID_ASYNC_HANDLE, RPC_S_OK
+from dcerpc.status import (
+    RPC_S_CALL_IN_PROGRESS,
+    RPC_S_INVALID_ARG,
+    RPC_S_INVALID_ASYNC_HANDLE,
+    RPC_S_INVALID_BINDING,
+    RPC_S_NO_CALL_ACTIVE,
+    RPC_S_OK,
+)
 from dcerpc.win32._kernel import SetEvent, queue_user_apc
 from dcerpc.win32._messages import PostMessage
 from dcerpc.win32._ports import PostQueuedCompletionStatus
@@ -204,9 +211,16 @@ def RpcAsyncGetCallStatus(Async: Any) -> int:
     return RPC_S_INVALID_ASYNC_HANDLE if core is None else core.get_call_status()
 
 
-def RpcAsyncCompleteCall(Async: Any, Reply: Any = None) -> tuple[int, Any]:
-    """``(status, reply)`` (F9).  If ``Reply`` is a holder with a ``value`` attribute it
-    is also filled in, but only on RPC_S_OK (F5 [D])."""
+def RpcAsyncCompleteCall(Async: Any, Reply: Any = None) -> Any:
+    """Client handle: ``(status, reply)`` (F9).  If ``Reply`` is a holder with a ``value``
+    attribute it is also filled in, but only on RPC_S_OK (F5 [D]).
+
+    Server handle (the ``pAsync`` of an ``[async]`` manager): send ``Reply`` — the result
+    shaped as a synchronous manager returns it — and return the status alone, an ``int``
+    (F26; :mod:`dcerpc.aio._async_server`)."""
+    server_complete = getattr(Async, "server_complete", None)
+    if server_complete is not None:
+        return server_complete(Reply)
     core = _core(Async)
     if core is None:
         return RPC_S_INVALID_ASYNC_HANDLE, None
@@ -219,6 +233,31 @@ def RpcAsyncCompleteCall(Async: Any, Reply: Any = None) -> tuple[int, Any]:
 def RpcAsyncCancelCall(Async: Any, fAbort: bool) -> int:
     core = _core(Async)
     return RPC_S_INVALID_ASYNC_HANDLE if core is None else core.cancel(bool(fAbort))
+
+
+def RpcAsyncAbortCall(Async: Any, ExceptionCode: int) -> int:
+    """Server handle: end the call with fault ``ExceptionCode`` (F27): 0; 1914 once the
+    call has ended; 87 for code 0 (the call stays outstanding, [D]).  A client handle
+    gives 1914 (abort is a server function)."""
+    server_abort = getattr(Async, "server_abort", None)
+    if server_abort is None:
+        return RPC_S_INVALID_ASYNC_HANDLE
+    return int(server_abort(ExceptionCode))
+
+
+def RpcServerTestCancel(BindingHandle: Any = None) -> int:
+    """F29: 0 once the client asked to cancel the call (co_cancel, orphan or lost
+    connection); RPC_S_CALL_IN_PROGRESS (1791) before; RPC_S_NO_CALL_ACTIVE (1725) for
+    handle 0/None outside a manager; RPC_S_INVALID_BINDING (1702) for anything that is
+    not a server call handle.  Changes no state."""
+    from dcerpc.aio._callctx import CallContext, _current  # lazy: aio imports win32
+
+    call = _current.get() if BindingHandle is None or BindingHandle == 0 else BindingHandle
+    if call is None:
+        return RPC_S_NO_CALL_ACTIVE
+    if not isinstance(call, CallContext):
+        return RPC_S_INVALID_BINDING
+    return RPC_S_OK if call.test_cancel() else RPC_S_CALL_IN_PROGRESS
 
 
 def RpcAsyncGetCallHandle(Async: Any) -> Any:

@@ -1,0 +1,112 @@
+"""The server side of an ``[async]`` operation: the ``pAsync`` a manager receives.
+
+An operation marked ``[async]`` in the ACF (seed-semantics F24, ``op.is_async``) is served
+as ``impl.Op(pAsync, *in_args)``; the manager's return value is ignored and the call stays
+OUTSTANDING (§3.2) until some thread calls ``RpcAsyncCompleteCall(pAsync, result)`` —
+``result`` shaped exactly as a synchronous manager's — or ``RpcAsyncAbortCall(pAsync,
+code)``.  No thread is held while a call is outstanding: the state is this object and an
+entry in the server's in-flight table.
+
+:class:`ServerAsyncState` is an :class:`~dcerpc.win32.RPC_ASYNC_STATE` (same field names)
+whose ``RuntimeInfo`` is the call's :class:`~dcerpc.aio.CallContext`, the server call
+handle, so ``RpcServerTestCancel(RpcAsyncGetCallHandle(pAsync))`` works from any thread
+(F29, F30).
+
+Outcomes of RpcAsyncCompleteCall / RpcAsyncAbortCall on a server handle (an ``int``, since
+on the server ``Reply`` is an input and nothing comes back):
+
+* RPC_S_OK: the reply / fault is marshalled to the server's loop with
+  ``call_soon_threadsafe`` and sent there (F26, F27).
+* RPC_S_INVALID_ASYNC_HANDLE (1914) for a second Complete/Abort (§3.2 [D], T33).
+* RPC_S_INVALID_ARG (87) for Abort with code 0; the call stays outstanding (F27 [D], T36).
+* The client's connection died, or the server stopped, before completion: the call was
+  dropped from the in-flight table then; a later Complete/Abort returns RPC_S_OK and its
+  result is discarded, as after an abortive cancel (F35 [D]: "returns RPC_S_OK, its results
+  are discarded ... the server's handle is destroyed as usual").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..status import RPC_S_INVALID_ARG, RPC_S_INVALID_ASYNC_HANDLE, RPC_S_OK
+from ..win32._async import RPC_ASYNC_SIGNATURE, RPC_ASYNC_STATE, RPC_ASYNC_STATE_SIZE
+
+__all__ = ["FAULT", "REPLY", "ServerAsyncState"]
+
+#: ``finish(kind, value)`` kinds: a result to encode, or a fault status.
+REPLY = 0
+FAULT = 1
+
+Finish = Callable[[int, Any], None]
+
+
+class ServerAsyncState(RPC_ASYNC_STATE):
+    """The server's async handle for one call (see the module docstring)."""
+
+    __slots__ = ("_done", "_finish", "_loop", "_state_lock")
+
+    def __init__(self, call: Any, loop: asyncio.AbstractEventLoop, finish: Finish) -> None:
+        super().__init__()
+        # Initialised by the runtime, not by the manager (F25): the fields a client would
+        # get from RpcAsyncInitializeHandle.
+        self.Size = RPC_ASYNC_STATE_SIZE
+        self.Signature = RPC_ASYNC_SIGNATURE
+        self.RuntimeInfo = call  # RpcAsyncGetCallHandle(p) == p.RuntimeInfo (F30)
+        self._loop = loop
+        self._finish: Finish | None = finish
+        self._state_lock = threading.Lock()
+        self._done = False
+
+    def __repr__(self) -> str:
+        state = "ended" if self._done else "outstanding"
+        return f"<ServerAsyncState {state} call={getattr(self.RuntimeInfo, 'call_id', None)}>"
+
+    # -- RpcAsyncCompleteCall / RpcAsyncAbortCall (any thread) ------------------------
+    def server_complete(self, reply: Any) -> int:
+        return self._end(REPLY, reply)
+
+    def server_abort(self, code: Any) -> int:
+        if not isinstance(code, int) or isinstance(code, bool) or code == 0:
+            return RPC_S_INVALID_ARG  # F27 [D]: the call stays outstanding
+        return self._end(FAULT, code & 0xFFFFFFFF)
+
+    def _end(self, kind: int, value: Any) -> int:
+        with self._state_lock:
+            if self._done:
+                return RPC_S_INVALID_ASYNC_HANDLE
+            self._done = True
+            finish, self._finish = self._finish, None
+        if finish is None:
+            return RPC_S_OK  # dropped: results discarded (F35 [D])
+        # A closed loop (RuntimeError) means the server, and the call with it, are gone.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(finish, kind, value)
+        return RPC_S_OK
+
+    # -- runtime side (on the server's loop) ----------------------------------------
+    def claim(self) -> bool:
+        """End the call for the runtime (the manager raised before completing, F28):
+        True if it was still outstanding; a later Complete then returns 1914."""
+        with self._state_lock:
+            if self._done:
+                return False
+            self._done = True
+            self._finish = None
+            return True
+
+    def drop(self) -> bool:
+        """The connection died: forget how to answer (a later Complete returns RPC_S_OK
+        and sends nothing).  True if the call was still outstanding."""
+        with self._state_lock:
+            outstanding = self._finish is not None
+            self._finish = None
+            return outstanding
+
+    @property
+    def outstanding(self) -> bool:
+        return not self._done
