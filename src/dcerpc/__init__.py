@@ -6,6 +6,7 @@ from . import status
 from ._endpoints import use_endpoint_mapper
 from ._sync import Binding, SyncProxy, connect
 from .aio import CallContext, Server, current_call
+from .aio._opcall import RpcCall
 from .errors import (
     BindError,
     CallCancelled,
@@ -35,6 +36,7 @@ __all__ = [
     "NdrError",
     "ProtocolError",
     "RemoteProtocolError",
+    "RpcCall",
     "RpcError",
     "RpcTimeout",
     "SecurityError",

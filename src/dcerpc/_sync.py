@@ -18,8 +18,9 @@ from collections.abc import Coroutine
 from typing import Any
 
 from . import status as st
-from .aio.client import AsyncProxy, _request_stub, _syntax, parse_binding
-from .errors import CallCancelled, CommFailure, LocalProtocolError, RpcError, RpcTimeout
+from .aio._opcall import CallDriver, RpcCall
+from .aio.client import AsyncProxy, _request_stub, parse_binding
+from .errors import RpcError
 from .ndr import operation_codec
 from .ndr.types import Interface, Operation
 from .runtime.binding import StringBinding
@@ -126,6 +127,11 @@ class _SyncMethod:
 
     def __call__(self, *args: Any) -> Any:
         return call_sync(self._proxy._aproxy, self._op, args)
+
+    def start(self, *args: Any) -> RpcCall:
+        """Start the call without blocking; the returned :class:`RpcCall` is waited on,
+        cancelled or given callbacks from any thread."""
+        return RpcCall.begin(self._proxy._aproxy, self._op, args, runtime_loop())
 
     def __repr__(self) -> str:
         return f"<RPC method {self._proxy.spec.name}.{self._op.name}>"
@@ -247,132 +253,35 @@ class Binding:
         return f"<Binding {self.string_binding}>"
 
 
-class _AsyncCall:
-    """One call issued by :meth:`Binding._rpc_invoke_async`.
-
-    The wire side (``start``, ``_send``, the cancel helpers) runs on the runtime loop; the
-    canceller's thread only schedules work there, so ``call_soon_threadsafe``'s FIFO order
-    puts any cancel after the call's ``start`` (F13: a call is cancelled only after its
-    invocation returned).  ``_finish`` ends the handle once for *this* call: a late reply
-    of an orphaned call never completes a later call on a re-used handle.
+class _AsyncCall(CallDriver):
+    """One call issued by :meth:`Binding._rpc_invoke_async`, driven by
+    :class:`~dcerpc.aio._opcall.CallDriver` (F13: a cancel is scheduled after the call's
+    ``start``).  Its one completion ends the ``RPC_ASYNC_STATE`` for *this* call: a late
+    reply of an orphaned call never completes a later call on a re-used handle.
     """
 
-    __slots__ = ("abort", "async_state", "call", "cancel_requested", "finished", "lock", "loop",
-                 "operation", "proto", "proxy", "task", "via_pool")
+    __slots__ = ("async_state", "via_pool")
 
     def __init__(self, async_state: Any, proxy: AsyncProxy, operation: Operation,
                  loop: asyncio.AbstractEventLoop) -> None:
-        self.async_state, self.proxy, self.operation, self.loop = (
-            async_state, proxy, operation, loop)
-        self.proto: Any = None
-        self.call: ClientCall | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.abort = self.cancel_requested = self.finished = self.via_pool = False
-        self.lock = threading.Lock()
+        super().__init__(proxy, operation, loop)
+        self.async_state = async_state
+        self.via_pool = False
 
-    # -- completion (any thread) -------------------------------------------------------
-    def _finish(self, reply: Any, status: int) -> None:
-        with self.lock:
-            if self.finished:
-                return
-            self.finished = True
+    def _complete(self, result: Any, exc: BaseException | None) -> None:
         from .win32._async import async_call_complete
 
+        status = st.RPC_S_OK if exc is None else getattr(exc, "status", st.RPC_S_CALL_FAILED)
         if self.via_pool:
-            fut = self.loop.run_in_executor(None, async_call_complete, self.async_state, reply,
-                                            status)
+            fut = self.loop.run_in_executor(None, async_call_complete, self.async_state,
+                                            result, status)
             fut.add_done_callback(_consume)
         else:
-            async_call_complete(self.async_state, reply, status)
-
-    def _call_done(self, call: ClientCall) -> None:
-        exc = call.exception
-        if exc is None:
-            self._finish(call.result, st.RPC_S_OK)
-        else:
-            self._finish(None, getattr(exc, "status", st.RPC_S_CALL_FAILED))
+            async_call_complete(self.async_state, result, status)
 
     def on_cancel(self, abortive: bool) -> None:
-        """RpcAsyncCancelCall (seed-semantics §5.1): abortive ends the handle now with
-        RPC_S_CALL_CANCELLED and orphans the call; non-abortive sends co_cancel and the
-        outcome stays the server's."""
-        if abortive:
-            self._finish(None, st.RPC_S_CALL_CANCELLED)
-        self.loop.call_soon_threadsafe(self._cancel_on_loop, abortive)
-
-    # -- on the runtime loop -------------------------------------------------------------
-    def start(self, codec: Any, stub: Any) -> None:
-        proxy = self.proxy
-        channel = proxy._channel
-        got = None
-        if channel is not None and not proxy._closed:
-            got = channel.acquire_now(_syntax(proxy.spec))
-        if got is not None:
-            self._send(got, codec, stub)
-        else:
-            self.task = self.loop.create_task(self._connect_and_send(codec, stub))
-        timeout = proxy.options.timeout
-        if timeout is not None:
-            self.loop.call_later(timeout, self._timed_out, timeout)
-
-    async def _connect_and_send(self, codec: Any, stub: Any) -> None:
-        try:
-            channel = await self.proxy._get_channel()
-            syntax = _syntax(self.proxy.spec)
-            got = channel.acquire_now(syntax)
-            if got is None:
-                got = await channel.acquire(syntax)
-        except asyncio.CancelledError:
-            return  # abortive cancel or timeout: the handle is already complete
-        except RpcError as exc:
-            self._finish(None, exc.status)
-            return
-        except OSError as exc:
-            self._finish(None, CommFailure(str(exc)).status)
-            return
-        if not self.abort:
-            self._send(got, codec, stub)
-
-    def _send(self, got: Any, codec: Any, stub: Any) -> None:
-        proto, p_cont_id = got
-        call = ClientCall(self.proxy.spec, self.operation)
-        obj = self.proxy._object_uuid or self.proxy.options.object_uuid
-        try:
-            proto.send(call, codec, p_cont_id, stub, obj)
-        except LocalProtocolError as exc:  # the connection died after acquire
-            self._finish(None, CommFailure(f"{self.operation.name}: {exc}").status)
-            return
-        self.proto, self.call = proto, call
-        call.add_done_callback(self._call_done)
-        if self.cancel_requested:
-            self._co_cancel()
-
-    def _cancel_on_loop(self, abortive: bool) -> None:
-        if abortive:
-            self.abort = True
-            self._drop(CallCancelled(f"{self.operation.name}: cancelled (abortive)"))
-        else:
-            self.cancel_requested = True
-            self._co_cancel()
-
-    def _co_cancel(self) -> None:
-        """Send co_cancel (C706 §12.6.4.2) for the call in flight, if it still is."""
-        call, proto = self.call, self.proto
-        if call is not None and call.call_id is not None and not call.done() \
-                and proto.conn.cancel(call.call_id, now=self.loop.time()):
-            proto.flush()
-
-    def _drop(self, exc: RpcError) -> None:
-        """Orphan the call on the wire ([MS-RPCE] 3.3.1.5.10), or stop it connecting."""
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
-        if self.call is not None and not self.call.done():
-            self.proto.abandon(self.call, exc)
-
-    def _timed_out(self, timeout: float) -> None:
-        if not self.finished:
-            self._drop(RpcTimeout(f"{self.operation.name}: no reply within {timeout} s"))
-            self._finish(None, RpcTimeout().status)
+        """RpcAsyncCancelCall (seed-semantics §5.1)."""
+        self.request_cancel(abortive)
 
 
 def _consume(fut: Any) -> None:

@@ -8,8 +8,14 @@ tasks at once: calls multiplex on the pooled connections (:mod:`._channel`).
 Options: ``timeout`` (seconds per call, including connecting; on expiry the call is
 orphaned on the wire and :class:`RpcTimeout` raised), ``object_uuid``,
 ``max_xmit_frag`` / ``max_recv_frag``, ``connections`` (pool size, default 4) and
-``config`` (a full :class:`ConnectionConfig`). Cancelling the awaiting task orphans the
-call too (the abortive cancel of style-anchors §11.6) and re-raises CancelledError.
+``config`` (a full :class:`ConnectionConfig`).
+
+Cancelling the task awaiting a call (``await proxy.Op(...)`` or ``await call``) has one
+policy: a non-abortive cancel goes on the wire (co_cancel, C706 §12.6.4.2), so the
+manager sees ``test_cancel()``, and the await raises CancelledError at once; the server's
+late outcome is dropped (or kept by the :class:`RpcCall` of ``Op.start``). For the
+abortive cancel, keep the handle: ``call = proxy.Op.start(...)``;
+``call.cancel(abortive=True)``.
 """
 
 from __future__ import annotations
@@ -19,11 +25,11 @@ import dataclasses
 import math
 import uuid
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import runtime
 from .. import status as st
-from ..errors import CallCancelled, CommFailure, LocalProtocolError, RpcError, RpcTimeout
+from ..errors import CommFailure, LocalProtocolError, RpcError, RpcTimeout
 from ..ndr import operation_codec
 from ..ndr.types import Interface, Operation
 from ..protocol._config import runtime_config
@@ -34,6 +40,9 @@ from ..runtime.calls import ClientCall
 from ..runtime.registry import syntax_of
 from ..transport import MEMORY
 from ._channel import Channel, get_channel, release_channel
+
+if TYPE_CHECKING:
+    from ._opcall import RpcCall
 
 __all__ = ["AsyncProxy", "ClientOptions", "connect", "invoke", "resolve_spec"]
 
@@ -119,9 +128,17 @@ async def invoke(channel: Channel, spec: Interface, op: Operation, args: Any,
         raise err from None
     except asyncio.CancelledError:
         if proto is not None:
-            proto.abandon(call, CallCancelled(f"{op.name}: cancelled by the caller"))
+            _cancel_on_wire(proto, call)
         raise
     return call.outcome()
+
+
+def _cancel_on_wire(proto: Any, call: ClientCall) -> None:
+    """The task awaiting ``call`` was cancelled: send co_cancel (C706 §12.6.4.2) and let
+    the server end the call; its reply is dropped with the record."""
+    if call.call_id is not None and not call.done() \
+            and proto.conn.cancel(call.call_id, now=asyncio.get_running_loop().time()):
+        proto.flush()
 
 
 #: Stubs above this size are handed to the protocol core as a read-only view of the
@@ -167,7 +184,7 @@ async def _invoke_untimed(channel: Channel, spec: Interface, op: Operation, code
             await done
     except asyncio.CancelledError:
         if proto is not None:
-            proto.abandon(call, CallCancelled(f"{op.name}: cancelled by the caller"))
+            _cancel_on_wire(proto, call)
         raise
     return call.outcome()
 
@@ -180,6 +197,13 @@ class _AsyncMethod:
 
     def __call__(self, *args: Any) -> Coroutine[Any, Any, Any]:
         return self._proxy._invoke(self._op, args)
+
+    def start(self, *args: Any) -> RpcCall:
+        """Start the call on the running loop without waiting; the returned
+        :class:`RpcCall` is awaitable and has the ``concurrent.futures`` methods."""
+        from ._opcall import RpcCall
+
+        return RpcCall.begin(self._proxy, self._op, args, asyncio.get_running_loop())
 
     def __repr__(self) -> str:
         return f"<async RPC method {self._proxy.spec.name}.{self._op.name}>"
