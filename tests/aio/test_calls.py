@@ -146,7 +146,7 @@ def test_timeout_orphans_the_call() -> None:
     run(main())
 
 
-def test_task_cancellation_orphans_the_call() -> None:
+def test_task_cancellation_cancels_the_call_on_the_wire() -> None:
     async def main() -> None:
         server, impl = make_server()
         server.listen(TCP)
