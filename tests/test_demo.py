@@ -15,4 +15,6 @@ def test_demo_runs_end_to_end() -> None:
     assert "decoded response: AddEntry_result(return_value=0, index=7)" in out
     assert "Count(0)             -> Count_result(return_value=0, generation=1, total=1)" in out
     assert "numbers=['555-0100', '555-0199']" in out
-    assert out.rstrip().endswith("server stopped")
+    assert "server stopped" in out
+    assert "NonAsyncFunc: hello from the AsyncRPC client" in out
+    assert out.rstrip().endswith("AsyncRPC client finished with status 0")

@@ -70,8 +70,34 @@ def run(args: argparse.Namespace) -> int:
     print(f"AddEntry response body:\n{hexdump(response)}")
     print(f"decoded response: {codec.decode_response(response)!r}")
     _serve_and_call(pb, entry)
+    _asyncrpc()
     return 0
 
+
+def _load_example(name: str, path: Path) -> object:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _asyncrpc() -> None:
+    """The seed page's AsyncRPC sample (examples/asyncrpc), server and client on loopback."""
+    here = _EXAMPLE.parents[1] / "asyncrpc"
+    if not here.is_dir():  # an installed package without the examples
+        return
+    server_mod = _load_example("demo_asyncrpc_server", here / "server.py")
+    client_mod = _load_example("demo_asyncrpc_client", here / "client.py")
+    print("\nAsyncRPC (examples/asyncrpc): AsyncFunc is [async] and completes after 500 ms")
+    server, bindings = server_mod.serve("ncacn_ip_tcp:127.0.0.1[0]")  # type: ignore[attr-defined]
+    try:
+        status = client_mod.main(str(bindings[0]), 500)  # type: ignore[attr-defined]
+    finally:
+        server.stop_background(5.0)
+    print(f"AsyncRPC client finished with status {status}")
 
 class PhoneBookImpl:
     """The server side: methods named as the operations, results shaped as NDR results."""
