@@ -112,6 +112,39 @@ class Other:
         return x + 1000
 
 
+#: ``GatedImpl.Block(WAIT_FOR_CANCEL)`` waits for the client's cancel instead of the gate.
+WAIT_FOR_CANCEL = -1
+GATE_BOUND = 10.0  # seconds: a broken path fails instead of hanging
+
+
+class GatedImpl(Impl):
+    """``Block`` waits on ``gate`` (or, with WAIT_FOR_CANCEL, for a cancel) and records what
+    it saw, so that tests can keep a call pending as long as they need."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.returned = threading.Event()
+        self.saw_cancel: list[bool] = []
+        self.calls: list[Any] = []
+
+    def Block(self, ms: int) -> int:
+        self.entered.set()
+        try:
+            call = dcerpc.current_call()
+            self.calls.append(call)
+            if ms == WAIT_FOR_CANCEL:
+                call.cancelled.wait_sync(GATE_BOUND)
+                self.saw_cancel.append(call.test_cancel())
+                return 77
+            self.gate.wait(GATE_BOUND)
+            self.saw_cancel.append(call.test_cancel())
+            return ms
+        finally:
+            self.returned.set()
+
+
 def make_server(**kw: Any) -> tuple[dcerpc.Server, Impl]:
     server = dcerpc.Server(**kw)
     impl = Impl()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from svc import Impl, svc, wait_until
+from svc import WAIT_FOR_CANCEL, GatedImpl, svc, wait_until
 
 import dcerpc
 from dcerpc.errors import RpcError
@@ -52,34 +52,6 @@ BOUND_MS = 10_000
 TestSvc = svc.TestSvc
 BLOCK = TestSvc.operation("Block")
 FAIL = TestSvc.operation("Fail")
-WAIT_FOR_CANCEL = -1  # Block(ms) argument: wait for the client's cancel instead of the gate
-
-
-class GatedImpl(Impl):
-    """``Block`` waits on ``gate`` (or, with -1, for a cancel) and records what it saw."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-        self.returned = threading.Event()
-        self.saw_cancel: list[bool] = []
-        self.calls: list[Any] = []
-
-    def Block(self, ms: int) -> int:
-        self.entered.set()
-        try:
-            call = dcerpc.current_call()
-            self.calls.append(call)
-            if ms == WAIT_FOR_CANCEL:
-                call.cancelled.wait_sync(BOUND)
-                self.saw_cancel.append(call.test_cancel())
-                return 77
-            self.gate.wait(BOUND)
-            self.saw_cancel.append(call.test_cancel())
-            return ms
-        finally:
-            self.returned.set()
 
 
 @pytest.fixture

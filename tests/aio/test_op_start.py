@@ -10,38 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from svc import Impl, run, svc, wait_until
+from svc import WAIT_FOR_CANCEL, GatedImpl, run, svc, wait_until
 
 import dcerpc
 from dcerpc.status import RPC_S_ACCESS_DENIED, RPC_S_CALL_CANCELLED
 
 BOUND = 10.0  # seconds: a broken path fails instead of hanging
-WAIT_FOR_CANCEL = -1  # Block(ms): wait for the client's cancel instead of the gate
-
-
-class GatedImpl(Impl):
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-        self.returned = threading.Event()
-        self.saw_cancel: list[bool] = []
-        self.calls: list[Any] = []
-
-    def Block(self, ms: int) -> int:
-        self.entered.set()
-        try:
-            call = dcerpc.current_call()
-            self.calls.append(call)
-            if ms == WAIT_FOR_CANCEL:
-                call.cancelled.wait_sync(BOUND)
-                self.saw_cancel.append(call.test_cancel())
-                return 77
-            self.gate.wait(BOUND)
-            self.saw_cancel.append(call.test_cancel())
-            return ms
-        finally:
-            self.returned.set()
 
 
 @pytest.fixture
