@@ -24,7 +24,7 @@ import asyncio
 import dataclasses
 import math
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from .. import runtime
@@ -55,13 +55,23 @@ class ClientOptions:
     object_uuid: uuid.UUID | None = None
     connections: int = 4
     config: ConnectionConfig = dataclasses.field(default_factory=runtime_config)
+    #: Per-call deadline defaults (seconds): non-abortive cancel at ``deadline``, abortive
+    #: ``cancel_timeout`` later (:mod:`dcerpc.aio._opcall`).
+    deadline: float | None = None
+    cancel_timeout: float | None = None
 
     @classmethod
     def make(cls, *, timeout: float | None = None, object_uuid: uuid.UUID | str | None = None,
              max_xmit_frag: int | None = None, max_recv_frag: int | None = None,
-             connections: int = 4, config: ConnectionConfig | None = None) -> ClientOptions:
-        if timeout is not None and (math.isnan(timeout) or timeout < 0):
-            raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout}")
+             connections: int = 4, config: ConnectionConfig | None = None,
+             deadline: float | None = None,
+             cancel_timeout: float | None = None) -> ClientOptions:
+        for name, value in (("timeout", timeout), ("deadline", deadline),
+                            ("cancel_timeout", cancel_timeout)):
+            if value is not None and (not isinstance(value, (int, float)) or math.isnan(value)
+                                      or value < 0):
+                raise ValueError(f"{name} must be a non-negative number of seconds, "
+                                 f"got {value!r}")
         if connections < 1:
             raise ValueError("connections must be at least 1")
         cfg = config if config is not None else runtime_config()
@@ -71,7 +81,7 @@ class ClientOptions:
             cfg = dataclasses.replace(cfg, **frags)
         if isinstance(object_uuid, str):
             object_uuid = uuid.UUID(object_uuid)
-        return cls(timeout, object_uuid, connections, cfg)
+        return cls(timeout, object_uuid, connections, cfg, deadline, cancel_timeout)
 
 
 def resolve_spec(spec: Any) -> Interface:
@@ -195,15 +205,20 @@ class _AsyncMethod:
     def __init__(self, proxy: AsyncProxy, op: Operation) -> None:
         self._proxy, self._op = proxy, op
 
-    def __call__(self, *args: Any) -> Coroutine[Any, Any, Any]:
+    def __call__(self, *args: Any) -> Awaitable[Any]:
+        if self._proxy.options.deadline is not None:
+            return self.start(*args)  # a per-proxy deadline needs the started-call driver
         return self._proxy._invoke(self._op, args)
 
-    def start(self, *args: Any) -> RpcCall:
+    def start(self, *args: Any, deadline: float | None = None,
+              cancel_timeout: float | None = None) -> RpcCall:
         """Start the call on the running loop without waiting; the returned
-        :class:`RpcCall` is awaitable and has the ``concurrent.futures`` methods."""
+        :class:`RpcCall` is awaitable and has the ``concurrent.futures`` methods.
+        ``deadline``/``cancel_timeout`` (seconds) override the proxy's defaults."""
         from ._opcall import RpcCall
 
-        return RpcCall.begin(self._proxy, self._op, args, asyncio.get_running_loop())
+        return RpcCall.begin(self._proxy, self._op, args, asyncio.get_running_loop(),
+                             deadline=deadline, cancel_timeout=cancel_timeout)
 
     def __repr__(self) -> str:
         return f"<async RPC method {self._proxy.spec.name}.{self._op.name}>"

@@ -10,6 +10,10 @@ manager and its result is dropped (style-anchors §11.5 point 5).
 ``[async]`` operations (ACF, seed-semantics F24): ``impl.Op(pAsync, *in_args)`` returns at
 once and the call stays outstanding, holding no thread, until ``RpcAsyncCompleteCall`` /
 ``RpcAsyncAbortCall`` on ``pAsync`` from any thread (:mod:`dcerpc.aio._async_server`).
+The ``[async]`` routines of one connection are started one after the other, in arrival
+order (causal ordering, F12: :mod:`dcerpc.aio._async_lanes`).  With
+``register(..., binding_handles=True)`` an ``[in] handle_t`` parameter receives the call's
+:class:`CallContext` (the server binding handle).
 
 Limits: more than ``max_calls`` calls in progress across all connections → fault
 ``nca_s_server_too_busy`` (the call did not execute); nothing is ever queued without
@@ -45,6 +49,7 @@ from ..runtime.contexts import ContextHandleTable, OpenHandle, rundown_callable
 from ..runtime.dispatch import Dispatcher, PreparedCall, fault_status
 from ..runtime.registry import InterfaceRegistry
 from ..transport import Listener, start_listener
+from ._async_lanes import AsyncLanes
 from ._async_server import REPLY, ServerAsyncState
 from ._callctx import CallContext, CancelSignal, context_for, set_current
 from ._server_proto import ServerProtocol
@@ -82,12 +87,47 @@ class Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Event | None = None
         self._stopping = False
+        self._lanes = AsyncLanes()
+        #: id(impl) -> impl for managers registered with binding_handles=True
+        self._handle_managers: dict[int, Any] = {}
+        #: interface model id -> (model, callback(spec, call) -> status); see
+        #: :meth:`set_if_callback`
+        self.if_callbacks: dict[int, tuple[Interface, Any]] = {}
 
     # -- configuration -------------------------------------------------------------
-    def register(self, spec: Interface, impl: Any, *, object_uuid: uuid.UUID | None = None
-                 ) -> None:
-        """Serve ``spec`` with ``impl`` (for ``object_uuid``, else as the default manager)."""
+    def register(self, spec: Interface, impl: Any, *, object_uuid: uuid.UUID | None = None,
+                 binding_handles: bool = False) -> None:
+        """Serve ``spec`` with ``impl`` (for ``object_uuid``, else as the default manager).
+
+        ``binding_handles=True`` (MIDL manager signatures, as ``RpcServerRegisterIf``
+        registers them): each ``[in] handle_t`` parameter is passed to the manager, in
+        its position, as the call's :class:`CallContext`; otherwise it is left out."""
         self.registry.register(spec, impl, object_uuid)
+        if binding_handles:
+            self._handle_managers[id(impl)] = impl
+        else:
+            self._handle_managers.pop(id(impl), None)
+
+    def set_if_callback(self, spec: Interface, callback: Any) -> None:
+        """Call ``callback(spec, call)`` before dispatching each call of ``spec``
+        (RpcServerRegisterIf2's IfCallback; ``call`` is the :class:`CallContext`, the
+        server binding handle).  It runs on the server's loop and must not block; a
+        non-zero status or an exception refuses the call with a ``RPC_S_ACCESS_DENIED``
+        fault before any manager runs.  ``None`` removes it."""
+        if callback is None:
+            self.if_callbacks.pop(id(spec), None)
+        else:
+            self.if_callbacks[id(spec)] = (spec, callback)
+
+    def _if_allowed(self, prepared: PreparedCall, call: CallContext) -> bool:
+        hit = self.if_callbacks.get(id(prepared.entry.spec))
+        if hit is None:
+            return True
+        try:
+            return not hit[1](hit[0], call)
+        except Exception:
+            log.exception("%s: the interface security callback raised", hit[0].name)
+            return False
 
     def listen(self, string_binding: str | StringBinding) -> None:
         """Add an endpoint (call before :meth:`start`; several are allowed)."""
@@ -237,10 +277,17 @@ class Server:
         call = CallContext(proto.peer, proto.protseq, ev.object, prepared.entry.spec,
                            prepared.operation, ev.call_id, proto.group, CancelSignal(loop))
         call.extra["maybe"] = ev.maybe
+        call.link = proto  # tells a lost connection from an orphaned call (F31)
+        if prepared.plan.binding_slots and id(prepared.impl) in self._handle_managers:
+            prepared.binding = call  # the server binding handle for [in] handle_t params
+        if self.if_callbacks and not self._if_allowed(prepared, call):
+            if not ev.maybe:
+                conn.send_fault(ev.call_id, st.RPC_S_ACCESS_DENIED, did_not_execute=True)
+            return
         method = prepared.method
         fut: asyncio.Future[Any]
         if prepared.operation.is_async:
-            fut = self._start_async_op(proto, call, prepared)
+            fut = self._lanes.submit(proto, lambda: self._start_async_op(proto, call, prepared))
         elif _is_async(method):
             # The task answers the call itself when the manager returns (no done
             # callback, hence no extra loop turn per call); it runs in its own copy of
@@ -249,7 +296,7 @@ class Server:
         else:
             assert self._pool is not None
             fut = loop.run_in_executor(self._pool, context_for(call).run, method,
-                                       *prepared.args)
+                                       *prepared.manager_args)
             fut.add_done_callback(lambda f: self._finished(proto, call, prepared, f))
         if not ev.maybe:
             proto.calls[ev.call_id] = call
@@ -293,18 +340,20 @@ class Server:
         def gone() -> None:
             # The connection died (or the client orphaned the call): drop the call now
             # rather than wait for a Complete that may never come (no leak).
-            if call.orphaned and state.drop() and self._settle(call):
-                proto.calls.pop(call.call_id, None)
+            # (Both paths that orphan a call take it out of proto.calls themselves;
+            # popping here would change that dict while _teardown iterates it.)
+            if call.orphaned and state.drop():
+                self._settle(call)
 
         call.cancelled.add_callback(gone)
         method = prepared.method
         if _is_async(method):
-            fut: asyncio.Future[Any] = loop.create_task(method(state, *prepared.args),
+            fut: asyncio.Future[Any] = loop.create_task(method(state, *prepared.manager_args),
                                                         context=context_for(call))
         else:
             assert self._pool is not None
             fut = loop.run_in_executor(self._pool, context_for(call).run, method, state,
-                                       *prepared.args)
+                                       *prepared.manager_args)
         fut.add_done_callback(manager_done)
         return fut
 
@@ -321,7 +370,7 @@ class Server:
         """Run an ``async def`` manager and answer its call (the task of the call)."""
         set_current(call)
         try:
-            result = await prepared.method(*prepared.args)
+            result = await prepared.method(*prepared.manager_args)
         except asyncio.CancelledError:
             self._complete(proto, call, prepared, True, None, None)
             raise
