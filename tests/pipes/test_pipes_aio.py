@@ -171,11 +171,15 @@ class Watching(Impl):
     async def Sum(self, pAsync: Any, tag: int, inp: Any) -> None:
         assert self.started is not None and self.failed is not None
         self.started.set()
+        total = count = 0
         try:
-            async for _chunk in inp:
-                pass
+            async for chunk in inp:
+                total, count = total + sum(chunk), count + len(chunk)
         except dcerpc.RpcError as exc:
-            self.failed.set_result(exc)
+            if not self.failed.done():
+                self.failed.set_result(exc)
+            return
+        pAsync.server_complete((total + tag, count))
 
 
 def test_client_disconnect_mid_stream_fails_the_server_pull_without_leak() -> None:
