@@ -4,7 +4,7 @@ two processes on loopback and print MB/s and each process's peak memory growth.
     PYTHONPATH=src python bench/pipes.py [MIB]
 
 The client pushes N MiB into ``Pump``'s pipe; the server reads it all, then pushes as
-many octets back (F39: [in] pipes are drained before [out] pipes are filled), so 2 × N
+many octets back (F39: [in] pipes are drained before [out] pipes are filled), so 2 x N
 MiB cross the connection. MB/s counts both directions.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "pipes"))
 
-import bigstream  # noqa: E402
+import bigstream
 
 
 def main() -> None:

@@ -134,6 +134,13 @@ class _SyncMethod:
         cancelled or given callbacks from any thread."""
         return RpcCall.begin(self._proxy._aproxy, self._op, args, runtime_loop())
 
+    def stream(self, *args: Any) -> Any:
+        """A call whose pipes stream, for threads: ``with proxy.Op.stream(...) as call``
+        (:class:`dcerpc.aio._pipe_client.SyncStreamCall`)."""
+        from .aio._pipe_client import SyncStreamCall
+
+        return SyncStreamCall(self._proxy._aproxy, self._op, args, runtime_loop())
+
     def __repr__(self) -> str:
         return f"<RPC method {self._proxy.spec.name}.{self._op.name}>"
 

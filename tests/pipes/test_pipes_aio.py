@@ -258,6 +258,19 @@ def test_threaded_manager_and_threaded_client() -> None:
 
         back, result = run_sync(client())  # from this (non-loop) thread
         assert back == b"kkkkk" and result == (0, 5)
+        # the threaded client face: blocking pipes, in, out and in/out
+        with dcerpc.connect(server.bindings[0], SPEC) as proxy:
+            with proxy.Pump.stream(None) as call:
+                call.io.push_sync(b"12345678")
+                call.io.close_sync()
+                assert b"".join(call.io) == b"k" * 8
+                assert call.result() == (0, 8)
+            with proxy.Echo.stream(2, [b"ab", b"c"]) as call:
+                assert b"".join(call.outp) == b"x" * 6
+                assert call.result() == (0, 3)
+            with proxy.Range.stream(5, 250) as call:
+                assert [x for chunk in call.outp for x in chunk] == list(range(5, 255))
+                assert call.result() == 250
     finally:
         server.stop_background()
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
     from ._client_proto import ClientProtocol
     from .client import AsyncProxy
 
-__all__ = ["StreamCall", "on_response_data"]
+__all__ = ["StreamCall", "SyncStreamCall", "on_response_data"]
 
 
 def on_response_data(proto: ClientProtocol, ev: ResponseData) -> None:
@@ -265,5 +264,38 @@ class StreamCall:
         return self.result().__await__()
 
 
-def is_async_iterable(x: Any) -> bool:
-    return isinstance(x, AsyncIterable) or inspect.isasyncgen(x)
+class SyncStreamCall:
+    """:class:`StreamCall` for threads (``dcerpc.connect(...).Op.stream(...)``)::
+
+        with proxy.Echo.stream(2, None) as call:
+            call.inp.push_sync(b"abc"); call.inp.close_sync()
+            data = b"".join(call.outp)        # blocking iteration
+            rv, total = call.result()
+
+    The pipes are the same objects with their blocking methods (``push_sync``,
+    ``close_sync``, ``pull_sync``, iteration); an iterable given for an ``[in]`` pipe is
+    pushed by the loop. Not for use on the loop's own thread."""
+
+    def __init__(self, proxy: AsyncProxy, op: t.Operation, args: tuple[Any, ...],
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._call = StreamCall(proxy, op, args)
+
+    def _run(self, coro: Any, timeout: float | None = None) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def __enter__(self) -> SyncStreamCall:
+        self._run(self._call.start())
+        return self
+
+    def __exit__(self, et: Any, exc: Any, tb: Any) -> None:
+        self._run(self._call.__aexit__(et, exc, tb))
+
+    def __getattr__(self, name: str) -> Pipe:
+        return getattr(self.__dict__["_call"], name)  # type: ignore[no-any-return]
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self._run(self._call.result(), timeout)
+
+    def cancel(self, abortive: bool = False) -> None:
+        self._loop.call_soon_threadsafe(self._call.cancel, abortive)
