@@ -286,3 +286,50 @@ def test_1_gib_through_an_in_out_pipe_with_bounded_memory() -> None:
     got, _secs, server_kib, client_kib = bigstream.run(1024)
     assert got == 1 << 30
     assert server_kib < 64 << 10 and client_kib < 64 << 10
+
+
+class CancelAware(Impl):
+    async def Sum(self, pAsync: Any, tag: int, inp: Any) -> None:
+        from dcerpc.win32 import RpcAsyncAbortCall, RpcAsyncGetCallHandle, RpcServerTestCancel
+
+        async for _chunk in inp:
+            if RpcServerTestCancel(RpcAsyncGetCallHandle(pAsync)) == st.RPC_S_OK:
+                RpcAsyncAbortCall(pAsync, st.RPC_S_CALL_CANCELLED)
+                return
+        pAsync.server_complete((0, 0))
+
+
+def test_non_abortive_cancel_reaches_the_streaming_manager() -> None:
+    async def main() -> None:
+        server = await _serve(CancelAware())
+        try:
+            async with dcerpc.aio.connect(server.bindings[0], SPEC) as c, \
+                    c.Sum.stream(0, None) as call:
+                await call.inp.push([1])
+                call.cancel()  # co_cancel: the manager sees it and aborts
+                with pytest.raises(dcerpc.RpcError) as ei:
+                    for k in range(100000):
+                        await call.inp.push([k])
+                        await asyncio.sleep(0)
+                assert ei.value.status == st.RPC_S_CALL_CANCELLED
+                with pytest.raises(dcerpc.RpcError):
+                    await call.result()
+        finally:
+            await server.stop()
+    run(main())
+
+
+def test_other_calls_proceed_while_a_request_streams() -> None:
+    async def main() -> None:
+        server = await _serve(Impl())
+        try:
+            async with dcerpc.aio.connect(server.bindings[0], SPEC) as c, \
+                    c.Sum.stream(0, None) as call:
+                await call.inp.push([1, 2])
+                # the streaming connection is busy: this call takes another one
+                assert await asyncio.wait_for(c.Sum(1, [5]), 10) == (6, 1)
+                await call.inp.close()
+                assert await call.result() == (3, 2)
+        finally:
+            await server.stop()
+    run(main())
