@@ -22,6 +22,7 @@ from .aio._opcall import CallDriver, CausalLane, RpcCall
 from .aio.client import AsyncProxy, _request_stub, parse_binding
 from .errors import RpcError
 from .ndr import operation_codec
+from .ndr._pipestream import pipe_layout
 from .ndr.types import Interface, Operation
 from .runtime.binding import StringBinding
 from .runtime.calls import ClientCall
@@ -140,6 +141,13 @@ class _SyncMethod:
         (:mod:`dcerpc.aio._opcall`); the proxy's defaults apply when not given."""
         return RpcCall.begin(self._proxy._aproxy, self._op, args, runtime_loop(),
                              deadline=deadline, cancel_timeout=cancel_timeout)
+
+    def stream(self, *args: Any) -> Any:
+        """A call whose pipes stream, for threads: ``with proxy.Op.stream(...) as call``
+        (:class:`dcerpc.aio._pipe_client.SyncStreamCall`)."""
+        from .aio._pipe_client import SyncStreamCall
+
+        return SyncStreamCall(self._proxy._aproxy, self._op, args, runtime_loop())
 
     def __repr__(self) -> str:
         return f"<RPC method {self._proxy.spec.name}.{self._op.name}>"
@@ -275,6 +283,10 @@ class Binding:
         through the one completion notification (F11)."""
         from .win32._async import RpcNotificationTypeCallback, async_call_begin, async_call_failed
 
+        if pipe_layout(operation).streams:  # pipes stream (F36-F41): dcerpc.win32._pipes
+            from .win32._pipes import invoke_async_pipes
+
+            return invoke_async_pipes(self, async_state, interface, operation, tuple(args))
         proxy = self._proxy(interface)
         loop = runtime_loop()
         ac = _AsyncCall(async_state, proxy, operation, loop)

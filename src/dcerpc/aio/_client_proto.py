@@ -16,6 +16,7 @@ from typing import Any, cast
 from .. import status as st
 from ..errors import BindError, CallCancelled, CallFault, CommFailure, NdrError, RpcError
 from ..ndr import OperationCodec
+from ..protocol._streaming import ResponseData
 from ..protocol.connection import ClientConnection, ConnectionConfig
 from ..protocol.constants import SyntaxId
 from ..protocol.events import (
@@ -31,6 +32,8 @@ from ..protocol.events import (
 )
 from ..protocol.pdu import ContextElement
 from ..runtime.calls import ClientCall
+from ._pipe_client import on_response_data
+from ._pipes import wake_drain
 from ._writer import Writer
 
 __all__ = ["ClientProtocol"]
@@ -87,6 +90,7 @@ class ClientProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writer.resume(self.transport)
+        wake_drain(self)
 
     def eof_received(self) -> bool:
         if not self.dead:
@@ -176,7 +180,8 @@ class ClientProtocol(asyncio.Protocol):
 
     @property
     def in_flight(self) -> int:
-        return len(self.calls)
+        streams = self.conn._streaming  # a streamed request holds the connection
+        return len(self.calls) if streams is None or not streams.sending else 1 << 30
 
     def usable(self) -> bool:
         if not self._bound_ok:
@@ -241,6 +246,8 @@ class ClientProtocol(asyncio.Protocol):
                 neg[1].set_exception(BindError(
                     f"bind rejected (reason {ev.reason}, status {ev.status})",
                     ev.status or st.RPC_S_CALL_FAILED_DNE))
+        elif isinstance(ev, ResponseData):
+            on_response_data(self, ev)
         elif isinstance(ev, ShutdownRequested):
             self.draining = True
             if not self.calls:
@@ -291,6 +298,7 @@ class ClientProtocol(asyncio.Protocol):
         self.conn.close()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+        wake_drain(self)
         calls, self.calls = self.calls, {}
         for call, _codec in calls.values():
             call.set_exception(CommFailure(f"{call.operation.name}: {reason}"))

@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import RemoteProtocolError
+from ..protocol._streaming import RequestData, RequestStarted
 from ..protocol.connection import ServerConnection
 from ..protocol.events import (
     NEED_DATA,
@@ -23,7 +24,9 @@ from ..protocol.events import (
     ConnectionClosed,
     RequestReceived,
 )
+from . import _pipe_server
 from ._callctx import CallContext
+from ._pipes import wake_drain
 from ._writer import Writer
 
 if TYPE_CHECKING:
@@ -70,6 +73,7 @@ class ServerProtocol(asyncio.Protocol):
                                      self.server.config_for(self.sec_addr),
                                      groups=self.server.groups, now=self.loop.time())
         self.server._protocols.add(self)
+        _pipe_server.attach(self)  # pipe operations stream (no-op without any)
         self._arm_timer()
 
     def data_received(self, data: bytes) -> None:
@@ -98,6 +102,7 @@ class ServerProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writer.resume(self.transport)
+        wake_drain(self)
         if self._writer.paused:  # the backlog filled the transport again
             return
         if self.transport is not None and not self.transport.is_closing():
@@ -124,6 +129,8 @@ class ServerProtocol(asyncio.Protocol):
                 break
             if isinstance(event, RequestReceived):
                 server._dispatch(self, event)
+            elif isinstance(event, (RequestStarted, RequestData)):
+                _pipe_server.on_event(self, event)
             elif isinstance(event, CancelRequested):
                 call = self.calls.get(event.call_id)
                 if call is not None:
@@ -222,6 +229,7 @@ class ServerProtocol(asyncio.Protocol):
             call.orphaned = True
             call.cancelled.set()
         self.calls.clear()
+        wake_drain(self)
         group, self.group = self.group, 0
         self.server._connection_gone(self, group)
         if not self.closed.done():

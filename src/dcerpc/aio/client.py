@@ -43,6 +43,7 @@ from ._channel import Channel, get_channel, release_channel
 
 if TYPE_CHECKING:
     from ._opcall import RpcCall
+    from ._pipe_client import StreamCall
 
 __all__ = ["AsyncProxy", "ClientOptions", "connect", "invoke", "resolve_spec"]
 
@@ -219,6 +220,13 @@ class _AsyncMethod:
 
         return RpcCall.begin(self._proxy, self._op, args, asyncio.get_running_loop(),
                              deadline=deadline, cancel_timeout=cancel_timeout)
+
+    def stream(self, *args: Any) -> StreamCall:
+        """A call whose pipe parameters stream (``async with ... as call``; see
+        :mod:`dcerpc.aio._pipe_client`)."""
+        from ._pipe_client import StreamCall
+
+        return StreamCall(self._proxy, self._op, args)
 
     def __repr__(self) -> str:
         return f"<async RPC method {self._proxy.spec.name}.{self._op.name}>"

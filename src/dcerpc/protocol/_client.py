@@ -104,6 +104,8 @@ class ClientConnection(ConnectionBase):
     """Sans-IO client association: see the module docstring."""
 
     _fast_ptypes = frozenset({int(PTYPE.response)})
+    #: A :class:`~._streaming.ClientStreams` when the driver streams pipe calls.
+    _streaming: Any = None
 
     def __init__(self, config: ConnectionConfig | None = None, *,
                  auth: SecurityHook | None = None) -> None:
@@ -346,6 +348,9 @@ class ClientConnection(ConnectionBase):
                     del self._orphaned[call_id]
                 return
             raise RemoteProtocolError(f"response for call {call_id}, which is not in flight")
+        if self._streaming is not None and call_id in self._streaming.rx:
+            self._streaming.on_response(call_id, flags, cancel_count, raw, pdu)
+            return
         if pdu is None and flags & _FIRST and flags & _LAST and call.stub is None:
             # A whole reply in one fragment: no reassembly state at all.
             stub = raw[24:]

@@ -147,6 +147,8 @@ class ServerConnection(ConnectionBase):
     """
 
     _fast_ptypes = frozenset({int(PTYPE.request)})
+    #: A :class:`~._streaming.ServerStreams` when the driver streams pipe calls.
+    _streaming: Any = None
 
     def __init__(self, policy: InterfacePolicy, config: ConnectionConfig | None = None, *,
                  groups: AssociationGroups | None = None, auth: SecurityHook | None = None,
@@ -334,6 +336,9 @@ class ServerConnection(ConnectionBase):
         path (the stub is then the octets after the 24-octet header)."""
         if self.state is not _S.BOUND:
             raise RemoteProtocolError("request before bind")
+        if self._streaming is not None and self._streaming.on_fragment(
+                call_id, flags, alloc_hint, p_cont_id, opnum, obj, drep, raw, pdu):
+            return
         rx = self._rx
         if pdu is None and flags & _FIRST and flags & _LAST:
             # A whole call in one fragment: no reassembly state at all.
