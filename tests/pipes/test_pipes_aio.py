@@ -14,7 +14,7 @@ from pipesvc import SPEC, PumpImpl
 import dcerpc
 import dcerpc.aio
 from dcerpc import status as st
-from dcerpc.aio._pipe_server import streaming
+from dcerpc import streaming
 from dcerpc.aio._pipes import PipeError
 
 

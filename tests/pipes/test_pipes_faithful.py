@@ -12,6 +12,7 @@ import dcerpc
 from dcerpc import status as st
 from dcerpc.win32 import (
     RPC_ASYNC_STATE,
+    RPC_PIPE,
     CreateEvent,
     RpcAsyncCompleteCall,
     RpcAsyncInitializeHandle,
@@ -27,7 +28,6 @@ from dcerpc.win32._async import (
     RpcReceiveComplete,
     RpcSendComplete,
 )
-from dcerpc.win32._pipes import RPC_PIPE
 
 TIMEOUT = 10_000  # ms
 

@@ -133,6 +133,7 @@ from dcerpc.win32._messages import (
     TranslateMessage,
     Window,
 )
+from dcerpc.win32._pipes import RPC_PIPE
 from dcerpc.win32._ports import (
     INVALID_HANDLE_VALUE,
     CreateIoCompletionPort,
@@ -207,6 +208,7 @@ __all__ = [
     "RPC_IF_AUTOLISTEN",
     "RPC_IF_OLE",
     "RPC_IF_SEC_NO_CACHE",
+    "RPC_PIPE",
     "RPC_S_ACCESS_DENIED",
     "RPC_S_ALREADY_LISTENING",
     "RPC_S_ASYNC_CALL_PENDING",
