@@ -62,12 +62,14 @@ def _security_error(what: str, exc: GSSError) -> SecurityError:
 
 
 def _target_name(target: str, realm: str | None) -> gssapi.Name:
-    """``service/host[@REALM]`` is a Kerberos principal; ``service@host`` is host-based.
+    """The GSS name of the server principal ([MS-RPCE] 3.3.1.5.2.1 ServerPrincName).
 
-    [MS-RPCE] 3.3.1.5.2.1: the server principal name the client passes to the package.
+    ``service/host[@REALM]`` and ``name@REALM`` (upper-case realm) are Kerberos principal
+    names (the realm defaults to ``realm``); ``service@host`` is an RFC 2743 host-based name.
     """
-    if "/" in target:
-        if "@" not in target and realm:
+    _name, at, suffix = target.rpartition("@")
+    if "/" in target or (at and suffix == suffix.upper()):
+        if not at and realm:
             target = f"{target}@{realm}"
         return gssapi.Name(target, gssapi.NameType.kerberos_principal)
     return gssapi.Name(target, gssapi.NameType.hostbased_service)
@@ -106,9 +108,12 @@ class KerberosContext(SecurityContext):
             raise SecurityError("Kerberos: the client sent no token", RPC_S_ACCESS_DENIED)
         try:
             out = self._ctx.step(in_token or None)
+            # python-gssapi hands back an error token (a KRB-ERROR) instead of raising
+            # and re-raises on the next attribute access: read ``complete`` in here.
+            done = self._ctx.complete
         except GSSError as exc:
             raise _security_error("establishing the context", exc) from exc
-        if self._ctx.complete:
+        if done:
             self._finish()
         return out or None
 
@@ -221,7 +226,7 @@ class Kerberos(Credentials):
     """
 
     def __init__(self, user: str | None = None, password: str | None = None,
-                 realm: str | None = None, target: str = "host/localhost",
+                 realm: str | None = None, target: str | None = "host/localhost",
                  ccache: str | None = None, *, spnego: bool = False) -> None:
         if password is not None and not user:
             raise ValueError("Kerberos: a password needs a user")
@@ -243,6 +248,19 @@ class Kerberos(Credentials):
         if "@" in self.user or not self.realm:
             return self.user
         return f"{self.user}@{self.realm}"
+
+    def server_principal(self, binding_target: str | None) -> str:
+        """The principal to get a ticket for.
+
+        A principal name given for the binding (``RpcBindingSetAuthInfo``'s ServerPrincName:
+        it has a ``/`` or an ``@``) wins; otherwise our ``target``; a bare host name from the
+        binding is the last resort, as ``host/<name>``.
+        """
+        if binding_target and ("/" in binding_target or "@" in binding_target):
+            return binding_target
+        if self.target:
+            return self.target
+        return f"host/{binding_target or 'localhost'}"
 
     def credentials(self) -> gssapi.Credentials:
         """The GSS initiator credential, acquired once (the TGT is then reused)."""
@@ -272,7 +290,8 @@ class Kerberos(Credentials):
         try:
             return KerberosContext(usage="initiate", creds=creds, mech=self._mech,
                                    auth_type=self.auth_type, level=level, context_id=context_id,
-                                   target=_target_name(target or self.target, realm or None))
+                                   target=_target_name(self.server_principal(target),
+                                                       realm or None))
         except GSSError as exc:
             raise _security_error("starting the context", exc) from exc
 
