@@ -25,6 +25,7 @@ import gssapi
 import gssapi.raw as gss_raw
 from gssapi.raw import IOV, IOVBufferType
 from gssapi.raw.misc import GSSError
+from spnego._spnego import unpack_token
 
 from ..errors import SecurityError
 from ..status import RPC_S_ACCESS_DENIED, RPC_S_SEC_PKG_ERROR
@@ -298,12 +299,21 @@ class Kerberos(Credentials):
 
 class KerberosAcceptor(Acceptor):
     """Server side: keys from ``keytab`` (a path or ``"FILE:..."``), optionally only those
-    of ``principal`` (default: any service key in the keytab). ``spnego=True`` accepts
-    Kerberos wrapped in SPNEGO (auth_type 9)."""
+    of ``principal`` (default: any service key in the keytab).
+
+    ``spnego=True`` accepts Kerberos wrapped in SPNEGO (auth_type 9). A client whose
+    NegTokenInit does not put Kerberos first (an NTLM-only SPNEGO client) is then handed,
+    whole, to ``fallback`` -- typically ``dcerpc.auth.NegotiateAcceptor`` -- so that one
+    auth_type 9 acceptor serves both ([MS-SPNG] 3.2.5.2: the acceptor follows the
+    initiator's preferred mechanism).
+    """
 
     def __init__(self, keytab: str | None = None, principal: str | None = None, *,
-                 spnego: bool = False) -> None:
+                 spnego: bool = False, fallback: Acceptor | None = None) -> None:
+        if fallback is not None and not spnego:
+            raise ValueError("KerberosAcceptor: fallback is for spnego=True")
         self.keytab, self.principal, self.spnego = keytab, principal, spnego
+        self.fallback = fallback
         self.auth_type = int(AuthType.GSS_NEGOTIATE if spnego else AuthType.GSS_KERBEROS)
         self._mech = SPNEGO_MECH if spnego else KRB5_MECH
         self._creds: gssapi.Credentials | None = None
@@ -321,10 +331,74 @@ class KerberosAcceptor(Acceptor):
                                       exc) from exc
         return self._creds
 
-    def server_context(self, level: int, context_id: int) -> SecurityContext:
+    def kerberos_context(self, level: int, context_id: int) -> KerberosContext:
         creds = self.credentials()
         try:
             return KerberosContext(usage="accept", creds=creds, mech=self._mech,
                                    auth_type=self.auth_type, level=level, context_id=context_id)
         except GSSError as exc:
             raise _security_error("starting the context", exc) from exc
+
+    def server_context(self, level: int, context_id: int) -> SecurityContext:
+        if self.fallback is None:
+            return self.kerberos_context(level, context_id)
+        return _SpnegoDispatch(self, level, context_id)
+
+
+#: Kerberos as SPNEGO names it: RFC 4121's OID and Microsoft's legacy one ([MS-SPNG] 2.2).
+_KERBEROS_OIDS = frozenset({"1.2.840.113554.1.2.2", "1.2.840.48018.1.2.2"})
+
+
+def _prefers_kerberos(token: bytes) -> bool:
+    """Does this SPNEGO NegTokenInit (RFC 4178 §4.2.1) list Kerberos first?"""
+    try:
+        init = unpack_token(token)
+    except Exception:  # a malformed token is the chosen context's to refuse, not ours
+        return False
+    mech_types = getattr(init, "mech_types", None) or []
+    return bool(mech_types) and str(mech_types[0]) in _KERBEROS_OIDS
+
+
+class _SpnegoDispatch(SecurityContext):
+    """Server context that becomes Kerberos or the fallback's context on the first token."""
+
+    def __init__(self, acceptor: KerberosAcceptor, level: int, context_id: int) -> None:
+        self.auth_type = acceptor.auth_type
+        self.auth_level = level
+        self.auth_context_id = context_id
+        self._acceptor = acceptor
+        self._inner: SecurityContext | None = None
+
+    @property  # type: ignore[override]
+    def complete(self) -> bool:
+        return self._inner is not None and self._inner.complete
+
+    def _chosen(self) -> SecurityContext:
+        if self._inner is None:
+            raise SecurityError("SPNEGO: the security context is not established",
+                                RPC_S_ACCESS_DENIED)
+        return self._inner
+
+    def step(self, in_token: bytes | None) -> bytes | None:
+        if self._inner is None:
+            fallback = self._acceptor.fallback
+            if fallback is None or _prefers_kerberos(in_token or b""):
+                self._inner = self._acceptor.kerberos_context(self.auth_level,
+                                                              self.auth_context_id)
+            else:
+                self._inner = fallback.server_context(self.auth_level, self.auth_context_id)
+        return self._inner.step(in_token)
+
+    def signature_size(self) -> int:
+        return self._chosen().signature_size()
+
+    def wrap(self, header: bytes, body: bytes, trailer: bytes, seal: bool
+             ) -> tuple[bytes, bytes]:
+        return self._chosen().wrap(header, body, trailer, seal)
+
+    def unwrap(self, header: bytes, body: bytes, trailer: bytes, auth_value: bytes,
+               seal: bool) -> bytes:
+        return self._chosen().unwrap(header, body, trailer, auth_value, seal)
+
+    def identity(self) -> ClientIdentity:
+        return self._chosen().identity()
