@@ -189,3 +189,21 @@ def test_garbage_and_out_of_order_tokens_raise_security_error(kdc: KDC) -> None:
     fresh = creds.client_context(INTEGRITY, 1, None)
     with pytest.raises(SecurityError):
         fresh.wrap(HEADER, BODY, TRAILER, False)  # nothing to protect with yet
+
+
+def test_stub_only_signing_without_header_signing(kdc: KDC) -> None:
+    # Without PFC_SUPPORT_HEADER_SIGN, Windows and Samba pass only the stub to the
+    # package ([MS-RPCE] 3.3.1.5.2.2); empty SIGN_ONLY buffers must work the same way.
+    client, server, _ = establish(*_raw(kdc), PRIVACY)
+    body, av = client.wrap(b"", BODY, b"", True)
+    assert server.unwrap(b"", body, b"", av, True) == BODY
+    body, av = client.wrap(b"", BODY, b"", True)
+    with pytest.raises(SecurityError):  # and the header really is outside the signature
+        server.unwrap(HEADER, body, b"", av, True)
+
+
+def test_credentials_are_acquired_once(kdc: KDC) -> None:
+    creds = Kerberos(kdc.user, kdc.password, kdc.realm, target=kdc.service)
+    first = creds.credentials()
+    assert creds.credentials() is first  # the TGT is reused while it is valid
+    assert str(first.name).rstrip("\x00") == f"{kdc.user}@{kdc.realm}"

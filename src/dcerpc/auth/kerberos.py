@@ -264,9 +264,17 @@ class Kerberos(Credentials):
         return f"host/{binding_target or 'localhost'}"
 
     def credentials(self) -> gssapi.Credentials:
-        """The GSS initiator credential, acquired once (the TGT is then reused)."""
+        """The GSS initiator credential, acquired once and reused until its TGT expires
+        (then, with a password, acquired again). Talks to the KDC: call it ahead of time
+        to keep that off an event loop."""
         if self._creds is not None:
-            return self._creds
+            try:
+                if self._creds.lifetime:  # raises ExpiredCredentialsError once expired
+                    return self._creds
+            except GSSError:
+                pass
+            if self._password is None:  # a ccache someone else renews: let GSS say why
+                return self._creds
         name = (gssapi.Name(self.principal, gssapi.NameType.kerberos_principal)
                 if self.principal else None)
         try:
