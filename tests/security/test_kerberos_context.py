@@ -8,6 +8,7 @@ unwrap in both directions.
 
 from __future__ import annotations
 
+import random
 import subprocess
 
 import pytest
@@ -207,3 +208,36 @@ def test_credentials_are_acquired_once(kdc: KDC) -> None:
     first = creds.credentials()
     assert creds.credentials() is first  # the TGT is reused while it is valid
     assert str(first.name).rstrip("\x00") == f"{kdc.user}@{kdc.realm}"
+
+
+@pytest.mark.parametrize("spnego", [False, True], ids=["krb5", "spnego"])
+def test_random_tokens_and_verifiers_only_raise_security_error(kdc: KDC, spnego: bool) -> None:
+    rng = random.Random(5)
+    creds, acceptor = _raw(kdc, spnego=spnego)
+    first = creds.client_context(INTEGRITY, 0, None).step(None)
+    assert first is not None
+    samples = [bytes(rng.randrange(256) for _ in range(n)) for n in (1, 2, 16, 300)]
+    samples += [bytes([first[0]]) + s for s in samples]  # a plausible first octet
+    samples += [first[:n] for n in (4, len(first) // 2, len(first) - 1)]  # truncations
+    for token in samples:
+        with pytest.raises(SecurityError):
+            acceptor.server_context(INTEGRITY, 0).step(token)
+    client, server, _ = establish(creds, acceptor, PRIVACY)
+    body, av = client.wrap(HEADER, BODY, TRAILER, True)
+    for junk in samples:
+        with pytest.raises(SecurityError):
+            server.unwrap(HEADER, body, TRAILER, junk, True)
+    assert server.unwrap(HEADER, body, TRAILER, av, True) == BODY
+
+
+def test_tampered_ap_rep_fails_mutual_authentication(kdc: KDC) -> None:
+    creds, acceptor = _raw(kdc)
+    client = creds.client_context(INTEGRITY, 0, None)
+    server = acceptor.server_context(INTEGRITY, 0)
+    ap_rep = server.step(client.step(None))
+    assert ap_rep is not None
+    bad = bytearray(ap_rep)
+    bad[-5] ^= 0x10  # inside the encrypted part: the server did not prove its key
+    with pytest.raises(SecurityError):
+        client.step(bytes(bad))
+    assert not client.complete
