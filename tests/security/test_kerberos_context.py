@@ -198,9 +198,15 @@ def test_stub_only_signing_without_header_signing(kdc: KDC) -> None:
     client, server, _ = establish(*_raw(kdc), PRIVACY)
     body, av = client.wrap(b"", BODY, b"", True)
     assert server.unwrap(b"", body, b"", av, True) == BODY
+    # The switch the core flips when PFC_SUPPORT_HEADER_SIGN was not negotiated.
+    client.header_signing = server.header_signing = False  # type: ignore[attr-defined]
+    body, av = client.wrap(HEADER, BODY, TRAILER, True)
+    other = bytes(len(HEADER))  # a different header verifies: it is not covered
+    assert server.unwrap(other, body, TRAILER[::-1], av, True) == BODY
+    client.header_signing = server.header_signing = True  # type: ignore[attr-defined]
     body, av = client.wrap(b"", BODY, b"", True)
-    with pytest.raises(SecurityError):  # and the header really is outside the signature
-        server.unwrap(HEADER, body, b"", av, True)
+    with pytest.raises(SecurityError):  # with it on, the header is inside the signature
+        server.unwrap(HEADER, body, TRAILER, av, True)
 
 
 def test_credentials_are_acquired_once(kdc: KDC) -> None:

@@ -97,6 +97,11 @@ class KerberosContext(SecurityContext):
             kwargs.update(name=target, mech=mech, flags=_CLIENT_FLAGS)
         self._ctx = gssapi.SecurityContext(**kwargs)
         self._sig_size: int | None = None
+        #: Whether the PDU header and sec_trailer are covered (SIGN_ONLY buffers). Windows
+        #: and Samba cover them only when PFC_SUPPORT_HEADER_SIGN was negotiated at bind
+        #: ([MS-RPCE] 2.2.2.3 / 3.3.1.5.2.2); otherwise only the stub + pad is protected.
+        #: The protocol core sets this from the bind_ack; our own peers both keep True.
+        self.header_signing = True
 
     # -- establishment ---------------------------------------------------------------------
     def step(self, in_token: bytes | None) -> bytes | None:
@@ -158,6 +163,8 @@ class KerberosContext(SecurityContext):
     def wrap(self, header: bytes, body: bytes, trailer: bytes, seal: bool
              ) -> tuple[bytes, bytes]:
         self._require_complete()
+        if not self.header_signing:
+            header = trailer = b""
         iov = IOV((IOVBufferType.header, True, None),
                   (IOVBufferType.sign_only, False, bytes(header)),
                   (IOVBufferType.data, False, bytes(body)),
@@ -179,6 +186,8 @@ class KerberosContext(SecurityContext):
         self._require_complete()
         if not auth_value:
             raise SecurityError("Kerberos: protected PDU without a verifier", RPC_S_ACCESS_DENIED)
+        if not self.header_signing:
+            header = trailer = b""
         iov = IOV((IOVBufferType.header, False, bytes(auth_value)),
                   (IOVBufferType.sign_only, False, bytes(header)),
                   (IOVBufferType.data, False, bytes(body)),
