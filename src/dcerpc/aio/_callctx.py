@@ -109,7 +109,8 @@ class CallContext:
     """Attributes of the call being served (see ``dcerpc.current_call``).
 
     ``client_address`` is ``(host, port)`` for TCP, the socket name for ncalrpc;
-    ``auth_info`` stays None until authentication is negotiated.
+    ``auth_info`` is the caller's ``dcerpc.auth.ClientIdentity`` (principal, user, domain,
+    auth_type, auth_level) on an authenticated connection, None otherwise.
     """
 
     client_address: Any

@@ -38,16 +38,30 @@ co_cancel / PFC_PENDING_CANCEL on a call in progress → ``CancelRequested`` (it
 into the response's ``cancel_count``); orphaned → ``CallOrphaned`` and the call is
 forgotten: a late ``send_response`` for it sends nothing. Both are ignored for unknown
 calls, as Windows does (§3.3).
+
+Authentication ([MS-RPCE] 3.3.1.5.2, protocol-digest §4): ``acceptors`` maps auth_type
+→ an acceptor (``dcerpc.auth.Acceptor``). A bind with a verifier gets a security context
+from the acceptor of its auth_type (none → bind_nak authentication_type_not_recognized,
+a failing first token → bind_nak invalid_checksum) and the reply token rides in the
+bind_ack. Later tokens come in rpc_auth_3 (NTLM; never answered) or alter_context
+(SPNEGO; answered in alter_context_resp). A failing later token, a request before the
+context is complete, or a request fragment whose verifier is missing or wrong is
+answered with fault rpc_s_access_denied and the connection closes (the call is never
+dispatched). One security context per connection: a verifier for another
+auth_context_id is refused with rpc_s_sec_pkg_error. ``security`` exposes the complete
+context (its ``identity()`` names the caller). A ``[MS-RPCE] 2.2.2.13`` verification
+trailer after the stub is removed before dispatch.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .. import status as st
-from ..errors import LocalProtocolError, RemoteProtocolError
+from ..errors import LocalProtocolError, RemoteProtocolError, SecurityError
 from ._config import ConnectionConfig, negotiate_frag
 from ._connection_base import ConnectionBase, ConnectionState, wire_status
 from ._fragments import (
@@ -65,7 +79,16 @@ from ._negotiation import (
     InterfacePolicy,
     negotiate_contexts,
 )
-from ._security import SecurityHook, protect, sec_trailer_overhead, unprotect
+from ._pdu_base import AuthVerifier
+from ._security import (
+    SecurityHook,
+    VerifierError,
+    protect,
+    protects_pdus,
+    sec_trailer_overhead,
+    strip_verification_trailer,
+    unprotect,
+)
 from .constants import (
     PFC_CONC_MPX,
     PFC_DID_NOT_EXECUTE,
@@ -80,6 +103,7 @@ from .constants import (
 )
 from .events import (
     AlterContextReceived,
+    AuthFailed,
     BindReceived,
     CallOrphaned,
     CancelRequested,
@@ -150,8 +174,10 @@ class ServerConnection(ConnectionBase):
 
     def __init__(self, policy: InterfacePolicy, config: ConnectionConfig | None = None, *,
                  groups: AssociationGroups | None = None, auth: SecurityHook | None = None,
+                 acceptors: Mapping[int, Any] | None = None,
                  now: float | None = None) -> None:
         super().__init__(config, auth, now)
+        self.acceptors = acceptors or {}
         self.policy = policy
         self.groups = groups if groups is not None else AssociationGroups()
         self.assoc_group_id = 0
@@ -166,6 +192,12 @@ class ServerConnection(ConnectionBase):
     @property
     def calls_in_progress(self) -> int:
         return len(self._calls)
+
+    @property
+    def security(self) -> SecurityHook | None:
+        """The connection's security context once complete (None when unauthenticated)."""
+        auth = self.auth
+        return auth if auth is not None and auth.complete else None
 
     def send_response(self, call_id: int, stub: bytes | bytearray | memoryview) -> bool:
         """Send the reply of ``call_id``, fragmented to the client's ``max_recv_frag``.
@@ -248,8 +280,7 @@ class ServerConnection(ConnectionBase):
         elif isinstance(pdu, Orphaned):
             self._on_orphaned(pdu.call_id)
         elif isinstance(pdu, Auth3) and self.state is _S.BOUND:
-            # [MS-RPCE] 2.2.2.10: never answered; the security legs arrive with dcerpc.auth.
-            pass
+            self._on_auth3(pdu)
         else:
             raise RemoteProtocolError(
                 f"{pdu.PTYPE.name} PDU is not allowed at a server in state {self.state.value}")
@@ -272,8 +303,7 @@ class ServerConnection(ConnectionBase):
                                 dict(self.contexts)))
 
     def _negotiate_bind(self, pdu: Bind) -> BindAck:
-        if pdu.auth_verifier is not None and self.auth is None:
-            raise _Nak(RejectReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED)
+        reply = self._accept_security(pdu.auth_verifier)
         try:
             results, accepted, features = negotiate_contexts(
                 pdu.p_context_elem, self.policy, {}, self.config.bind_time_features)
@@ -294,7 +324,63 @@ class ServerConnection(ConnectionBase):
         flags = _FIRST | _LAST | (int(PFC_CONC_MPX) if self.conc_mpx else 0)
         return BindAck(call_id=pdu.call_id, pfc_flags=flags, max_xmit_frag=self.max_xmit_frag,
                        max_recv_frag=self.max_recv_frag, assoc_group_id=group,
-                       sec_addr=self.config.sec_addr, p_result_list=results)
+                       sec_addr=self.config.sec_addr, p_result_list=results,
+                       auth_verifier=reply)
+
+    # -- authentication legs -------------------------------------------------------------
+    def _accept_security(self, av: AuthVerifier | None) -> AuthVerifier | None:
+        """Start the security context a bind asks for; the bind_ack's verifier."""
+        if av is None:
+            return None
+        if self.auth is not None and self.auth.complete:
+            return None  # a context established out of band (tests): nothing to do
+        acceptor = self.acceptors.get(av.auth_type)
+        if acceptor is None or not 2 <= av.auth_level <= 6:
+            self._emit(AuthFailed(f"auth_type {av.auth_type} / level {av.auth_level} "
+                                  "not offered"))
+            raise _Nak(RejectReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED)
+        ctx = acceptor.server_context(av.auth_level, av.auth_context_id)
+        try:
+            out = ctx.step(av.auth_value)
+        except SecurityError as exc:
+            self._emit(AuthFailed(str(exc)))
+            raise _Nak(RejectReason.INVALID_CHECKSUM) from None
+        self.auth = ctx
+        return self._reply_verifier(out)
+
+    def _reply_verifier(self, token: bytes | None) -> AuthVerifier | None:
+        auth = self.auth
+        assert auth is not None
+        if not token:
+            return None
+        return AuthVerifier(auth_type=auth.auth_type, auth_level=auth.auth_level,
+                            auth_context_id=auth.auth_context_id, auth_value=token)
+
+    def _continue_security(self, av: AuthVerifier | None) -> AuthVerifier | None:
+        """A later leg (rpc_auth_3 / alter_context): feed the token, the reply verifier."""
+        auth = self.auth
+        if av is None:
+            return None
+        if auth is None:
+            raise VerifierError("security token on an unauthenticated association",
+                                status=st.RPC_S_SEC_PKG_ERROR)
+        if av.auth_type != auth.auth_type or av.auth_context_id != auth.auth_context_id:
+            # One security context per connection (multiple contexts are not offered).
+            raise VerifierError("a second security context is not supported",
+                                status=st.RPC_S_SEC_PKG_ERROR)
+        if auth.complete:
+            return None  # alter_context for another presentation context: no new leg
+        try:
+            out = auth.step(av.auth_value)
+        except SecurityError as exc:
+            raise VerifierError(f"authentication failed: {exc}") from exc
+        return self._reply_verifier(out)
+
+    def _on_auth3(self, pdu: Auth3) -> None:
+        # [MS-RPCE] 2.2.2.10: the third leg is never answered.
+        self._continue_security(pdu.auth_verifier)
+        if self.auth is not None and not self.auth.complete:
+            raise VerifierError("the security context is incomplete after rpc_auth_3")
 
     def _on_alter(self, pdu: AlterContext) -> None:
         if self.state is not _S.BOUND:
@@ -304,11 +390,13 @@ class ServerConnection(ConnectionBase):
                 pdu.p_context_elem, self.policy, self.contexts, self.config.bind_time_features)
         except BindUnacceptable as exc:
             raise RemoteProtocolError(str(exc)) from None
+        reply = self._continue_security(pdu.auth_verifier)
         self.contexts.update(accepted)
         # Windows/Samba send an empty secondary address in alter_context_resp (§1.6).
         self._send(AlterContextResp(call_id=pdu.call_id, max_xmit_frag=self.max_xmit_frag,
                                     max_recv_frag=self.max_recv_frag,
-                                    assoc_group_id=self.assoc_group_id, p_result_list=results))
+                                    assoc_group_id=self.assoc_group_id, p_result_list=results,
+                                    auth_verifier=reply))
         self._emit(AlterContextReceived(pdu.call_id, results, accepted))
 
     def _on_request(self, pdu: Request, raw: bytes) -> None:
@@ -334,6 +422,8 @@ class ServerConnection(ConnectionBase):
         path (the stub is then the octets after the 24-octet header)."""
         if self.state is not _S.BOUND:
             raise RemoteProtocolError("request before bind")
+        if self.auth is not None and not self.auth.complete:
+            raise VerifierError("request before the security context is complete")
         rx = self._rx
         if pdu is None and flags & _FIRST and flags & _LAST:
             # A whole call in one fragment: no reassembly state at all.
@@ -392,9 +482,12 @@ class ServerConnection(ConnectionBase):
             raise RemoteProtocolError("a second call is in progress without PFC_CONC_MPX")
 
     def _dispatch(self, rx: _Incoming) -> None:
+        stub = rx.stub.take()
+        if protects_pdus(self.auth):
+            stub = strip_verification_trailer(stub)
         # The stub is in the sender's byte order (C706 §14.1); the engine decodes with it.
         self._dispatch_call(rx.call_id, rx.p_cont_id, rx.opnum, rx.object, rx.maybe,
-                            rx.stub.take(), rx.cancel_count,
+                            stub, rx.cancel_count,
                             little_endian=bool(rx.packed_drep[0] & 0x10))
 
     def _dispatch_call(self, call_id: int, p_cont_id: int, opnum: int,

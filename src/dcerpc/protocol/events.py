@@ -23,6 +23,7 @@ __all__ = [
     "NEED_DATA",
     "AlterContextAccepted",
     "AlterContextReceived",
+    "AuthFailed",
     "BindAccepted",
     "BindReceived",
     "BindRejected",
@@ -172,6 +173,14 @@ class BindReceived(Event):
     assoc_group_id: int = 0
     results: tuple[ContextResult, ...] = ()
     contexts: dict[int, PresentationContext] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthFailed(Event):
+    """A bind's security token was refused (server); a BindReceived(accepted=False)
+    follows. Failures after the bind raise ``VerifierError`` instead."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,173 @@
+"""The sans-IO core runs the auth legs and protects every fragment (no network)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dcerpc import status
+from dcerpc.auth import NTLM, Negotiate, NegotiateAcceptor, NTLMAcceptor, UserTable
+from dcerpc.errors import RemoteProtocolError
+from dcerpc.protocol.connection import (
+    ClientConnection,
+    ConnectionConfig,
+    InterfacePolicy,
+    ServerConnection,
+)
+from dcerpc.protocol.constants import NDR_SYNTAX, PTYPE, SyntaxId
+from dcerpc.protocol.events import (
+    NEED_DATA,
+    AuthFailed,
+    BindAccepted,
+    BindReceived,
+    BindRejected,
+    RequestReceived,
+    ResponseReceived,
+)
+from dcerpc.protocol.pdu import ContextElement, decode_pdu
+
+IFACE = SyntaxId.make("9f3c2a51-7d4e-4b8a-a1c2-5e6f7a8b9c0d", 1, 0)
+
+
+def make_policy() -> InterfacePolicy:
+    policy = InterfacePolicy()
+    policy.register(IFACE, "iface")
+    return policy
+
+
+def elem(p_cont_id: int) -> ContextElement:
+    return ContextElement(p_cont_id=p_cont_id, abstract_syntax=IFACE,
+                          transfer_syntaxes=(NDR_SYNTAX,))
+
+
+def drain(conn: ClientConnection | ServerConnection) -> list[object]:
+    out = []
+    while (ev := conn.next_event()) is not NEED_DATA:
+        out.append(ev)
+    return out
+
+USERS = UserTable({"DOM\\alice": "Secret1!"})
+NTLM_ACC = NTLMAcceptor(USERS)
+ACCEPTORS = {10: NTLM_ACC, 9: NegotiateAcceptor(NTLM_ACC)}
+SMALL = ConnectionConfig(max_xmit_frag=1432, max_recv_frag=1432)
+
+
+def split(wire: bytes) -> list[bytes]:
+    out = []
+    while wire:
+        n = int.from_bytes(wire[8:10], "little")
+        out.append(wire[:n])
+        wire = wire[n:]
+    return out
+
+
+class AuthPair:
+    def __init__(self, creds: object, level: int, config: ConnectionConfig | None = None
+                 ) -> None:
+        ctx = creds.client_context(level, 79231, "localhost")  # type: ignore[attr-defined]
+        self.client = ClientConnection(config, auth=ctx)
+        self.server = ServerConnection(make_policy(), config, acceptors=ACCEPTORS)
+        self.wire: list[bytes] = []  # every PDU the client sent
+
+    def to_server(self) -> list[object]:
+        data = self.client.data_to_send()
+        self.wire += split(data)
+        if data:
+            self.server.receive_data(data)
+        return drain(self.server)
+
+    def to_client(self) -> list[object]:
+        data = self.server.data_to_send()
+        if data:
+            self.client.receive_data(data)
+        return drain(self.client)
+
+    def bind(self) -> list[object]:
+        self.client.bind([elem(0)])
+        events: list[object] = []
+        for _ in range(4):
+            events += self.to_server()
+            events += self.to_client()
+        return events
+
+
+@pytest.mark.parametrize("creds", [NTLM("alice", "Secret1!", "DOM"),
+                                   Negotiate("alice", "Secret1!", "DOM")],
+                         ids=["ntlm", "spnego"])
+@pytest.mark.parametrize("level", [2, 3, 4, 5, 6])
+def test_every_level_round_trips_fragmented(creds: object, level: int) -> None:
+    pair = AuthPair(creds, level, SMALL)
+    events = pair.bind()
+    assert any(isinstance(e, BindAccepted) for e in events)
+    kinds = [pdu[2] for pdu in pair.wire]
+    if isinstance(creds, NTLM):
+        assert kinds == [PTYPE.bind, PTYPE.auth3]
+    else:
+        assert kinds == [PTYPE.bind, PTYPE.alter_context]
+    ident = pair.server.security.identity()  # type: ignore[union-attr]
+    assert (ident.principal, ident.auth_level) == ("DOM\\alice", level)
+    secret = b"top secret payload " * 400
+    call_id = pair.client.send_request(0, 1, secret)
+    (req,) = [e for e in pair.to_server() if isinstance(e, RequestReceived)]
+    assert req.stub == secret
+    frags = [decode_pdu(p) for p in pair.wire if p[2] == PTYPE.request]
+    assert len(frags) > 3
+    if level >= 3:
+        assert all(f.auth_verifier is not None and f.auth_verifier.auth_level == level
+                   for f in frags)
+    assert any(b"top secret" in p for p in pair.wire) is (level < 6)
+    pair.server.send_response(call_id, secret[::-1])
+    (resp,) = pair.to_client()
+    assert isinstance(resp, ResponseReceived) and resp.stub == secret[::-1]
+
+
+def test_wrong_password_is_refused_at_auth3() -> None:
+    pair = AuthPair(NTLM("alice", "wrong", "DOM"), 6)
+    pair.client.bind([elem(0)])
+    pair.to_server()
+    pair.to_client()  # the client sends auth3 and believes it is bound
+    pair.client.send_request(0, 1, b"x" * 10)
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.to_server()
+    assert info.value.status == status.RPC_S_ACCESS_DENIED
+    (fault,) = [decode_pdu(p) for p in split(pair.server.data_to_send())]
+    assert fault.status == status.RPC_S_ACCESS_DENIED
+
+
+@pytest.mark.parametrize("creds", [Negotiate("alice", "wrong", "DOM"),
+                                   Negotiate("mallory", "Secret1!", "DOM")])
+def test_spnego_failure_faults_the_alter_context(creds: object) -> None:
+    pair = AuthPair(creds, 5)
+    pair.client.bind([elem(0)])
+    pair.to_server()
+    pair.to_client()  # → alter_context with AUTHENTICATE
+    with pytest.raises(RemoteProtocolError):
+        pair.to_server()
+    events = pair.to_client()
+    assert any(isinstance(e, BindRejected) and e.status == status.RPC_S_ACCESS_DENIED
+               for e in events)
+
+
+def test_unknown_auth_type_gets_bind_nak() -> None:
+    ctx = NTLM("alice", "Secret1!", "DOM").client_context(5, 1, None)
+    client = ClientConnection(auth=ctx)
+    server = ServerConnection(make_policy(), acceptors={9: ACCEPTORS[9]})
+    client.bind([elem(0)])
+    server.receive_data(client.data_to_send())
+    events = drain(server)
+    assert isinstance(events[0], AuthFailed)
+    assert any(isinstance(e, BindReceived) and not e.accepted for e in events)
+    client.receive_data(server.data_to_send())
+    assert isinstance(drain(client)[0], BindRejected)
+
+
+def test_request_before_auth3_is_refused() -> None:
+    pair = AuthPair(NTLM("alice", "Secret1!", "DOM"), 5)
+    pair.client.bind([elem(0)])
+    pair.to_server()
+    # Forge a request on the server before the third leg arrived.
+    from dcerpc.protocol.pdu import Request
+    pair.server.receive_data(Request(call_id=9, p_cont_id=0, opnum=0,
+                                     stub_data=b"").encode())
+    with pytest.raises(RemoteProtocolError) as info:
+        drain(pair.server)
+    assert info.value.status == status.RPC_S_ACCESS_DENIED
