@@ -171,3 +171,59 @@ def test_request_before_auth3_is_refused() -> None:
     with pytest.raises(RemoteProtocolError) as info:
         drain(pair.server)
     assert info.value.status == status.RPC_S_ACCESS_DENIED
+
+
+def _trailer(*commands: tuple[int, bytes]) -> bytes:
+    out = bytes.fromhex("8ae3137102f43671")
+    for i, (command, body) in enumerate(commands):
+        end = 0x4000 if i == len(commands) - 1 else 0
+        out += (command | end).to_bytes(2, "little") + len(body).to_bytes(2, "little") + body
+    return out
+
+
+def _syntax(s: SyntaxId) -> bytes:
+    return s.if_uuid.bytes_le + s.if_version.to_bytes(4, "little")
+
+
+def _header2(call_id: int, opnum: int = 1) -> bytes:
+    return (bytes([0, 0, 0, 0]) + bytes.fromhex("10000000") + call_id.to_bytes(4, "little")
+            + (0).to_bytes(2, "little") + opnum.to_bytes(2, "little"))
+
+
+def test_verification_trailer_is_checked_and_removed() -> None:
+    """[MS-RPCE] 2.2.2.13: Windows appends a verification trailer after the stub at
+    integrity/privacy; the server checks it against the request and removes it."""
+    pair = AuthPair(NTLM("alice", "Secret1!", "DOM"), 6)
+    pair.bind()
+    call_id = pair.client._next_call_id  # what send_request will use
+    trailer = _trailer((1, (1).to_bytes(4, "little")),
+                       (2, _syntax(IFACE) + _syntax(NDR_SYNTAX)),
+                       (3, _header2(call_id)),
+                       (0x0044, b"ignored"))  # unknown, not MUST_PROCESS
+    assert pair.client.send_request(0, 1, b"stub" + trailer) == call_id
+    (req,) = [e for e in pair.to_server() if isinstance(e, RequestReceived)]
+    assert req.stub == b"stub"
+
+
+@pytest.mark.parametrize("command", [
+    (2, bytes(40)),  # another presentation context
+    (3, b"header2 of another call"[:16]),
+    (0x8044, b""),  # unknown and MUST_PROCESS
+], ids=["pcontext", "header2", "must-process"])
+def test_verification_trailer_mismatch_is_refused(command: tuple[int, bytes]) -> None:
+    pair = AuthPair(NTLM("alice", "Secret1!", "DOM"), 5)
+    pair.bind()
+    pair.client.send_request(0, 1, b"stub" + _trailer(command))
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.to_server()
+    assert info.value.status == status.RPC_S_ACCESS_DENIED
+
+
+def test_malformed_verification_trailer_is_left_alone() -> None:
+    from dcerpc.protocol._security import strip_verification_trailer
+
+    magic = bytes.fromhex("8ae3137102f43671")
+    assert strip_verification_trailer(b"abcd" + magic + b"\x01\x00\x50\x00") == \
+        b"abcd" + magic + b"\x01\x00\x50\x00"  # a command running past the stub
+    assert strip_verification_trailer(b"abc" + magic) == b"abc" + magic  # not 4-aligned
+    assert strip_verification_trailer(b"no trailer") == b"no trailer"

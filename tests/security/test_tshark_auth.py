@@ -21,9 +21,9 @@ pytestmark = pytest.mark.interop
 PATTERN = bytes(range(256)) * 30  # 7680 octets: fragmented both ways below
 
 
-def _fields(tshark: str, pcap: Path, port: int, display_filter: str, *fields: str
+def _fields(exe: str, pcap: Path, port: int, display_filter: str, *fields: str
             ) -> list[list[str]]:
-    cmd = [tshark, "-r", str(pcap), "-d", f"tcp.port=={port},dcerpc",
+    cmd = [exe, "-r", str(pcap), "-d", f"tcp.port=={port},dcerpc",
            "-o", f"ntlmssp.nt_password:{PASSWORD}", "-Y", display_filter, "-T", "fields",
            "-E", "occurrence=a", "-E", "aggregator=;"]
     for f in fields:

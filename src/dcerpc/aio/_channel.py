@@ -85,6 +85,11 @@ class Channel:
     async def acquire(self, syntax: SyntaxId) -> tuple[ClientProtocol, int]:
         """A connection with room for one more call, and the p_cont_id for ``syntax``."""
         while True:
+            for proto in self.conns:
+                if proto.dead and proto.auth_error is not None:
+                    # The server refused these credentials: every new connection would
+                    # be refused the same way (and could not join the group any more).
+                    raise proto.auth_error
             self.conns = [c for c in self.conns if not c.dead]
             proto = self._pick(syntax)
             if proto is None and len(self.conns) < self.key.connections:

@@ -79,6 +79,8 @@ class ClientProtocol(asyncio.Protocol):
         self._writer = Writer()
         #: status of an association-level security fault (our auth3 was refused)
         self._assoc_fault: int | None = None
+        #: set when the connection died because the server refused our credentials
+        self.auth_error: RpcError | None = None
 
     # -- asyncio.Protocol ----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -309,12 +311,15 @@ class ClientProtocol(asyncio.Protocol):
         self.conn.close()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+        if self._assoc_fault is not None:
+            self.auth_error = SecurityError(
+                f"the server refused the authentication "
+                f"({st.status_name(self._assoc_fault)})", self._assoc_fault)
         calls, self.calls = self.calls, {}
         for call, _codec in calls.values():
-            if self._assoc_fault is not None:
-                call.set_exception(SecurityError(
-                    f"{call.operation.name}: the server refused the authentication "
-                    f"({st.status_name(self._assoc_fault)})", self._assoc_fault))
+            if self.auth_error is not None:
+                call.set_exception(type(self.auth_error)(
+                    f"{call.operation.name}: {self.auth_error}", self.auth_error.status))
             else:
                 call.set_exception(CommFailure(f"{call.operation.name}: {reason}"))
         neg, self._negotiation = self._negotiation, None

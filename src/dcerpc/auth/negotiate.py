@@ -17,12 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import spnego.exceptions
 from spnego._spnego import NegState, NegTokenInit, NegTokenResp, pack_mech_type_list, unpack_token
 
 from ..errors import SecurityError
 from .base import Acceptor, AuthType, ClientIdentity, Credentials, SecurityContext
-from .ntlm import NTLMAcceptor, NtlmServerContext, SpnegoClientContext
+from .ntlm import MALFORMED, NTLMAcceptor, NtlmServerContext, SpnegoClientContext
 
 __all__ = ["NTLM_OID", "Negotiate", "NegotiateAcceptor"]
 
@@ -76,7 +75,7 @@ class NegotiateServerContext(SecurityContext):
             raise SecurityError("SPNEGO context is already complete")
         try:
             token: Any = unpack_token(in_token or b"")
-        except (ValueError, IndexError, TypeError, spnego.exceptions.SpnegoError) as exc:
+        except MALFORMED as exc:
             raise SecurityError(f"malformed SPNEGO token: {exc}") from exc
         if self._mech_list is None:
             return self._on_init(token)

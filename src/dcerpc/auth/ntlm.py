@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import platform
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,11 @@ __all__ = ["NTLM", "NTLMAcceptor", "PasswordSource", "UserTable"]
 #: A password source: (domain, user) → password, NT hash (16 octets), or None (unknown).
 PasswordSource = Callable[[str, str], "str | bytes | None"]
 
+#: What pyspnego's codecs raise on a malformed message (slicing and struct unpacking).
+MALFORMED: tuple[type[Exception], ...] = (
+    struct.error, ValueError, IndexError, KeyError, TypeError, OverflowError,
+    spnego.exceptions.SpnegoError)
+_MALFORMED = MALFORMED
 _INTEGRITY = int(AuthLevel.PKT_INTEGRITY)
 _PRIVACY = int(AuthLevel.PKT_PRIVACY)
 _MIC_OFFSET = 72  # AUTHENTICATE: 64-octet fixed part + 8-octet Version, then MIC
@@ -135,7 +141,7 @@ class SpnegoClientContext(SecurityContext):
     def step(self, in_token: bytes | None) -> bytes | None:
         try:
             out = self._ctx.step(in_token)
-        except spnego.exceptions.SpnegoError as exc:
+        except _MALFORMED as exc:
             raise _spnego_error(exc) from exc
         self.complete = bool(self._ctx.complete)
         return out or None
@@ -166,7 +172,7 @@ class SpnegoClientContext(SecurityContext):
                                         IOVBuffer(BufferType.sign_only, header),
                                         IOVBuffer(BufferType.data, body),
                                         IOVBuffer(BufferType.sign_only, trailer)])
-        except spnego.exceptions.SpnegoError as exc:
+        except _MALFORMED as exc:
             raise SecurityError(f"verifier check failed: {exc}") from exc
         return bytes(res.buffers[2].data)
 
@@ -230,8 +236,7 @@ class NtlmServerContext(SecurityContext):
             self._on_authenticate(in_token)
         except SecurityError:
             raise
-        except (ValueError, IndexError, KeyError, TypeError, UnicodeError,
-                spnego.exceptions.SpnegoError) as exc:
+        except _MALFORMED as exc:
             # pyspnego's codecs raise whatever struct/slicing raises on garbage.
             raise SecurityError(f"malformed NTLM message: {exc}") from exc
         return None

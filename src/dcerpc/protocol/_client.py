@@ -152,7 +152,10 @@ class ClientConnection(ConnectionBase):
         flags = _FIRST | _LAST | (int(PFC_CONC_MPX) if self.config.conc_mpx else 0)
         verifier = None
         if self.auth is not None and not self.auth.complete:
-            verifier = self._verifier(self._step(None))
+            try:
+                verifier = self._verifier(self._step(None))
+            except _AuthFailed as exc:  # e.g. no credentials to start with
+                raise SecurityError(str(exc)) from None
         self._send(Bind(call_id=call_id, pfc_flags=flags,
                         max_xmit_frag=self.config.max_xmit_frag,
                         max_recv_frag=self.config.max_recv_frag,
@@ -344,10 +347,12 @@ class ClientConnection(ConnectionBase):
                                or av.auth_context_id != auth.auth_context_id):
             raise RemoteProtocolError("the server answered for another security context",
                                       status=st.RPC_S_SEC_PKG_ERROR)
-        if av is None:
-            if not auth.complete:
-                raise _AuthFailed("the server sent no security token")
+        if auth.complete:
+            # Our last token completed the context (Kerberos DCE style: the client's
+            # AP-REP); whatever the server answers with carries nothing left to check.
             return True
+        if av is None:
+            raise _AuthFailed("the server sent no security token")
         out = self._step(av.auth_value)
         if out is None:
             if not auth.complete:

@@ -36,9 +36,11 @@ from .pdu import Request, Response
 __all__ = [
     "SecurityHook",
     "VerifierError",
+    "check_verification_trailer",
     "protect",
     "protects_pdus",
     "sec_trailer_overhead",
+    "split_verification_trailer",
     "strip_verification_trailer",
     "unprotect",
 ]
@@ -135,33 +137,77 @@ def unprotect(pdu: Request | Response, raw: bytes, hook: SecurityHook | None) ->
     return plain[:len(stub)]
 
 
-#: [MS-RPCE] 2.2.2.13 verification trailer: rpc_sec_verification_trailer signature.
+#: [MS-RPCE] 2.2.2.13 verification trailer: rpc_sec_verification_trailer signature and
+#: the command numbers of 2.2.2.13.1-2.2.2.13.4.
 _VT_MAGIC = bytes.fromhex("8ae3137102f43671")
+SEC_VT_COMMAND_BITMASK_1 = 0x0001
+SEC_VT_COMMAND_PCONTEXT = 0x0002
+SEC_VT_COMMAND_HEADER2 = 0x0003
 _VT_END = 0x4000
+_VT_MUST_PROCESS = 0x8000
 _VT_COMMAND = struct.Struct("<HH")
+_VT_HEADER2 = struct.Struct("<BBH4sIHH")
 
 
-def strip_verification_trailer(stub: bytes) -> bytes:
-    """The stub without a trailing [MS-RPCE] 2.2.2.13 verification trailer, if any.
+def split_verification_trailer(stub: bytes) -> tuple[bytes, list[tuple[int, bytes]]]:
+    """The stub without a trailing verification trailer, and the trailer's commands
+    (``(command, body)``; empty when there is no trailer).
 
     Windows clients append it after the stub data (4-aligned) at integrity and privacy.
-    We accept it only when it is well formed up to the end of the stub (commands up to
-    one flagged SEC_VT_COMMAND_END); anything else is left to the NDR decoder.
+    It is taken only when well formed up to the end of the stub (commands up to one
+    flagged SEC_VT_COMMAND_END); anything else is left to the NDR decoder.
     """
     start = stub.rfind(_VT_MAGIC)
     while start >= 0:
-        if start % 4 == 0 and _well_formed_commands(stub, start + len(_VT_MAGIC)):
-            return stub[:start]
+        if start % 4 == 0:
+            commands = _commands(stub, start + len(_VT_MAGIC))
+            if commands is not None:
+                return stub[:start], commands
         start = stub.rfind(_VT_MAGIC, 0, start)
-    return stub
+    return stub, []
 
 
-def _well_formed_commands(stub: bytes, pos: int) -> bool:
+def strip_verification_trailer(stub: bytes) -> bytes:
+    """:func:`split_verification_trailer` without the commands."""
+    return split_verification_trailer(stub)[0]
+
+
+def _commands(stub: bytes, pos: int) -> list[tuple[int, bytes]] | None:
+    out = []
     while pos + 4 <= len(stub):
         command, length = _VT_COMMAND.unpack_from(stub, pos)
+        body = stub[pos + 4:pos + 4 + length]
         pos += 4 + length
         if pos > len(stub):
-            return False
+            return None
+        out.append((command, body))
         if command & _VT_END:
-            return pos == len(stub)
-    return False
+            return out if pos == len(stub) else None
+    return None
+
+
+def check_verification_trailer(commands: list[tuple[int, bytes]], *, call_id: int,
+                               p_cont_id: int, opnum: int, packed_drep: bytes,
+                               abstract: bytes, transfer: bytes) -> None:
+    """Raise :class:`VerifierError` unless the trailer's commands describe this call
+    ([MS-RPCE] 3.3.1.5.2.1 / 2.2.2.13: pcontext = the context's syntaxes, header2 = the
+    request's PTYPE, drep, call_id, p_cont_id and opnum). ``abstract``/``transfer`` are
+    the context's p_syntax_id_t octets. Unknown commands flagged MUST_PROCESS fail."""
+    for command, body in commands:
+        kind = command & 0x3FFF
+        if kind == SEC_VT_COMMAND_BITMASK_1:
+            continue  # client capabilities (header signing): nothing to verify
+        if kind == SEC_VT_COMMAND_PCONTEXT:
+            if body != abstract + transfer:
+                raise VerifierError("verification trailer names another presentation "
+                                    "context")
+        elif kind == SEC_VT_COMMAND_HEADER2:
+            if len(body) != _VT_HEADER2.size:
+                raise VerifierError("malformed verification trailer header2")
+            ptype, _r1, _r2, drep, vt_call, vt_cont, vt_op = _VT_HEADER2.unpack(body)
+            if (ptype, drep, vt_call, vt_cont, vt_op) != (0, bytes(packed_drep), call_id,
+                                                          p_cont_id, opnum):
+                raise VerifierError("verification trailer does not match the request "
+                                    "header")
+        elif command & _VT_MUST_PROCESS:
+            raise VerifierError(f"unknown verification trailer command {kind:#x}")

@@ -47,10 +47,11 @@ bind_ack. Later tokens come in rpc_auth_3 (NTLM; never answered) or alter_contex
 (SPNEGO; answered in alter_context_resp). A failing later token, a request before the
 context is complete, or a request fragment whose verifier is missing or wrong is
 answered with fault rpc_s_access_denied and the connection closes (the call is never
-dispatched). One security context per connection: a verifier for another
-auth_context_id is refused with rpc_s_sec_pkg_error. ``security`` exposes the complete
-context (its ``identity()`` names the caller). A ``[MS-RPCE] 2.2.2.13`` verification
-trailer after the stub is removed before dispatch.
+dispatched); so is a [MS-RPCE] 2.2.2.13 verification trailer that does not describe the
+request (pcontext / header2 commands); a well-formed one is removed from the stub. One
+security context per connection: a verifier for another auth_context_id is refused with
+rpc_s_sec_pkg_error. ``security`` exposes the complete context (its ``identity()`` names
+the caller).
 """
 
 from __future__ import annotations
@@ -83,10 +84,11 @@ from ._pdu_base import AuthVerifier
 from ._security import (
     SecurityHook,
     VerifierError,
+    check_verification_trailer,
     protect,
     protects_pdus,
     sec_trailer_overhead,
-    strip_verification_trailer,
+    split_verification_trailer,
     unprotect,
 )
 from .constants import (
@@ -100,6 +102,7 @@ from .constants import (
     PTYPE,
     RPC_FAULT_FLAG_EXTENDED_ERROR,
     RejectReason,
+    SyntaxId,
 )
 from .events import (
     AlterContextReceived,
@@ -160,6 +163,11 @@ class _Nak(Exception):
 
     def __init__(self, reason: int) -> None:
         self.reason = reason
+
+
+def _syntax_octets(syntax: SyntaxId) -> bytes:
+    """``p_syntax_id_t`` as on the wire (little-endian): UUID + if_version."""
+    return syntax.if_uuid.bytes_le + syntax.if_version.to_bytes(4, "little")
 
 
 class ServerConnection(ConnectionBase):
@@ -484,11 +492,22 @@ class ServerConnection(ConnectionBase):
     def _dispatch(self, rx: _Incoming) -> None:
         stub = rx.stub.take()
         if protects_pdus(self.auth):
-            stub = strip_verification_trailer(stub)
+            stub, commands = split_verification_trailer(stub)
+            if commands:
+                self._check_trailer(rx, commands)
         # The stub is in the sender's byte order (C706 §14.1); the engine decodes with it.
         self._dispatch_call(rx.call_id, rx.p_cont_id, rx.opnum, rx.object, rx.maybe,
                             stub, rx.cancel_count,
                             little_endian=bool(rx.packed_drep[0] & 0x10))
+
+    def _check_trailer(self, rx: _Incoming, commands: list[tuple[int, bytes]]) -> None:
+        ctx = self.contexts.get(rx.p_cont_id)
+        if ctx is None:
+            return  # answered nca_s_unk_if by _dispatch_call
+        check_verification_trailer(commands, call_id=rx.call_id, p_cont_id=rx.p_cont_id,
+                                   opnum=rx.opnum, packed_drep=rx.packed_drep,
+                                   abstract=_syntax_octets(ctx.abstract_syntax),
+                                   transfer=_syntax_octets(ctx.transfer_syntax))
 
     def _dispatch_call(self, call_id: int, p_cont_id: int, opnum: int,
                        obj: uuid.UUID | None, maybe: bool, stub: bytes,
