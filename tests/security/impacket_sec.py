@@ -9,6 +9,7 @@ from impacket.dcerpc.v5.rpcrt import RPC_C_AUTHN_WINNT, DCERPC_v5
 from impacket.uuid import uuidtup_to_bin
 
 SEC_IFACE = uuidtup_to_bin(("5b0e3c6a-91d2-4f0b-8e7a-2c4d6f8a1b3e", "1.0"))
+AUX_IFACE = uuidtup_to_bin(("7d3f1a2b-6c4e-4a8d-9b1f-0e2c3d4a5b6c", "1.0"))
 
 
 class BYTE_CARRAY(NDRUniConformantArray):
@@ -31,6 +32,22 @@ class WhoAmI(NDRCALL):
 
 class WhoAmIResponse(NDRCALL):
     structure = (("principal", LPWSTR), ("level", ULONG), ("ErrorCode", LONG))
+
+
+class Ping(NDRCALL):
+    opnum = 0
+    structure = (("cookie", ULONG),)
+
+
+class PingResponse(NDRCALL):
+    structure = (("principal", LPWSTR), ("ErrorCode", LONG))
+
+
+def ping(dce: DCERPC_v5, cookie: int) -> tuple[int, str]:
+    req = Ping()
+    req["cookie"] = cookie
+    resp = dce.request(req, checkError=False)
+    return resp["ErrorCode"] & 0xFFFFFFFF, resp["principal"].rstrip("\x00")
 
 
 def connect(port: int, user: str, password: str, domain: str, level: int) -> DCERPC_v5:

@@ -41,6 +41,12 @@ class Impl:
         return 0, info.principal, info.auth_level
 
 
+class Aux:
+    def Ping(self, cookie: int) -> tuple[int, str]:
+        info = dcerpc.current_call().auth_info
+        return cookie ^ 0x5A5A5A5A, "" if info is None else info.principal
+
+
 def acceptors(allow_anonymous: bool = False) -> list[Any]:
     ntlm = NTLMAcceptor(USERS, allow_anonymous=allow_anonymous)
     return [ntlm, NegotiateAcceptor(ntlm)]
@@ -51,6 +57,7 @@ def make_server(min_level: int | str | None = None, allow_anonymous: bool = Fals
     server = dcerpc.Server(auth=acceptors(allow_anonymous), **kw)
     impl = Impl()
     server.register(sec.SecTest, impl, min_level=min_level)
+    server.register(sec.SecAux, Aux(), min_level=min_level)
     server.listen("ncacn_ip_tcp:127.0.0.1[0]")
     return server, impl
 

@@ -227,3 +227,64 @@ def test_malformed_verification_trailer_is_left_alone() -> None:
         b"abcd" + magic + b"\x01\x00\x50\x00"  # a command running past the stub
     assert strip_verification_trailer(b"abc" + magic) == b"abc" + magic  # not 4-aligned
     assert strip_verification_trailer(b"no trailer") == b"no trailer"
+
+
+def test_auth3_for_an_unknown_context_is_refused() -> None:
+    from dcerpc.protocol.pdu import Auth3, AuthVerifier
+
+    pair = AuthPair(NTLM("alice", "Secret1!", "DOM"), 5)
+    pair.bind()
+    pair.server.receive_data(Auth3(call_id=5, auth_verifier=AuthVerifier(
+        auth_type=10, auth_level=5, auth_context_id=4242, auth_value=b"x" * 16)).encode())
+    with pytest.raises(RemoteProtocolError) as info:
+        drain(pair.server)
+    assert info.value.status == status.RPC_S_SEC_PKG_ERROR
+
+
+def test_second_context_via_alter_context_and_per_request_identity() -> None:
+    """A second NTLM context (another user) on the same connection: each request is
+    verified, answered and attributed with the context its verifier names."""
+    from dcerpc.protocol.pdu import AlterContext, Auth3, AuthVerifier
+
+    users = UserTable({"DOM\\alice": "Secret1!", "DOM\\bob": "hunter2"})
+    acc = NTLMAcceptor(users)
+    first = NTLM("alice", "Secret1!", "DOM").client_context(6, 1, None)
+    client = ClientConnection(auth=first)
+    server = ServerConnection(make_policy(), acceptors={10: acc})
+    client.bind([elem(0)])
+    server.receive_data(client.data_to_send())
+    drain(server)
+    client.receive_data(server.data_to_send())
+    drain(client)
+    server.receive_data(client.data_to_send())  # rpc_auth_3
+    drain(server)
+    # Second context (bob, id 2) driven by hand over alter_context + rpc_auth_3.
+    second = NTLM("bob", "hunter2", "DOM").client_context(6, 2, None)
+    av = AuthVerifier(auth_type=10, auth_level=6, auth_context_id=2,
+                      auth_value=second.step(None))
+    server.receive_data(AlterContext(call_id=50, p_context_elem=(elem(0),),
+                                     auth_verifier=av).encode())
+    drain(server)
+    (resp,) = [decode_pdu(p) for p in split(server.data_to_send())]
+    token = second.step(resp.auth_verifier.auth_value)
+    server.receive_data(Auth3(call_id=50, auth_verifier=AuthVerifier(
+        auth_type=10, auth_level=6, auth_context_id=2, auth_value=token)).encode())
+    assert drain(server) == []
+    # A request protected by the second context, built with the client core's framing.
+    bob = ClientConnection(auth=second)
+    bob.state = client.state
+    bob.contexts = dict(client.contexts)
+    bob._next_call_id = 77
+    bob.send_request(0, 1, b"from bob")
+    server.receive_data(bob.data_to_send())
+    (req,) = [e for e in drain(server) if isinstance(e, RequestReceived)]
+    assert req.stub == b"from bob"
+    assert req.security.identity().principal == "DOM\\bob"
+    client.send_request(0, 1, b"from alice")
+    server.receive_data(client.data_to_send())
+    (req2,) = [e for e in drain(server) if isinstance(e, RequestReceived)]
+    assert req2.security.identity().principal == "DOM\\alice"
+    server.send_response(req.call_id, b"to bob")
+    bob.receive_data(server.data_to_send())
+    (out,) = drain(bob)
+    assert isinstance(out, ResponseReceived) and out.stub == b"to bob"

@@ -10,7 +10,7 @@ import pytest
 
 import dcerpc
 
-from .impacket_sec import connect, echo, whoami
+from .impacket_sec import AUX_IFACE, connect, echo, ping, whoami
 from .secsvc import DOMAIN, PASSWORD, USER, make_server, port_of
 
 pytestmark = pytest.mark.interop
@@ -69,6 +69,22 @@ def test_impacket_anonymous_allowed_when_configured() -> None:
             dce.disconnect()
     finally:
         server.stop_background()
+
+
+@pytest.mark.parametrize("level", [5, 6])
+def test_impacket_alter_ctx_opens_a_second_security_context(served: dcerpc.Server,
+                                                            level: int) -> None:
+    """impacket's alter_ctx authenticates again on the same connection (auth_context_id
+    79232, NTLM legs in alter_context + rpc_auth_3); both contexts then work."""
+    dce = connect(port_of(served), USER, PASSWORD, DOMAIN, level)
+    try:
+        aux = dce.alter_ctx(AUX_IFACE)
+        assert ping(aux, 0x01020304) == (0x01020304 ^ 0x5A5A5A5A, f"{DOMAIN}\\{USER}")
+        assert echo(dce, b"first context") == b"first context"
+        assert ping(aux, 7)[0] == 7 ^ 0x5A5A5A5A
+        assert whoami(dce) == (f"{DOMAIN}\\{USER}", level)
+    finally:
+        dce.disconnect()
 
 
 def test_many_impacket_clients_at_once(served: dcerpc.Server) -> None:

@@ -252,7 +252,7 @@ class Server:
             if not ev.maybe:
                 conn.send_fault(ev.call_id, st.nca_s_server_too_busy, did_not_execute=True)
             return
-        security = conn.security
+        security = ev.security
         need = self._min_level.get(id(ev.interface))
         if need is not None and (security.auth_level if security is not None else 1) < need:
             self.security_stats["level_too_low"] += 1

@@ -48,10 +48,16 @@ bind_ack. Later tokens come in rpc_auth_3 (NTLM; never answered) or alter_contex
 context is complete, or a request fragment whose verifier is missing or wrong is
 answered with fault rpc_s_access_denied and the connection closes (the call is never
 dispatched); so is a [MS-RPCE] 2.2.2.13 verification trailer that does not describe the
-request (pcontext / header2 commands); a well-formed one is removed from the stub. One
-security context per connection: a verifier for another auth_context_id is refused with
-rpc_s_sec_pkg_error. ``security`` exposes the complete context (its ``identity()`` names
-the caller).
+request (pcontext / header2 commands); a well-formed one is removed from the stub.
+
+Several security contexts may share a connection ([MS-RPCE] 3.3.1.5.2; impacket's
+``alter_ctx`` opens one per presentation context): an alter_context whose verifier names
+a new (auth_type, auth_context_id) starts another context, whose later legs arrive in
+rpc_auth_3 or alter_context like the first one's. A request is verified with the context
+its first fragment's verifier names (every fragment must name the same one); a request
+without a verifier is taken under the bind's context, which must then be below CALL. The
+response is protected with the request's context, and ``RequestReceived.security`` says
+who called. ``security`` is the bind's context once complete.
 """
 
 from __future__ import annotations
@@ -148,6 +154,7 @@ class _Incoming:
     maybe: bool
     stub: StubAssembler
     cancel_count: int = 0
+    sec: SecurityHook | None = None
 
 
 @dataclass(slots=True)
@@ -156,6 +163,7 @@ class _Call:
 
     p_cont_id: int
     cancel_count: int = 0
+    sec: SecurityHook | None = None
 
 
 class _Nak(Exception):
@@ -186,6 +194,10 @@ class ServerConnection(ConnectionBase):
                  now: float | None = None) -> None:
         super().__init__(config, auth, now)
         self.acceptors = acceptors or {}
+        #: every security context of the connection by (auth_type, auth_context_id)
+        self._sec: dict[tuple[int, int], SecurityHook] = {}
+        if auth is not None:
+            self._sec[(auth.auth_type, auth.auth_context_id)] = auth
         self.policy = policy
         self.groups = groups if groups is not None else AssociationGroups()
         self.assoc_group_id = 0
@@ -216,9 +228,10 @@ class ServerConnection(ConnectionBase):
         call = self._take_call(call_id)
         if call is None:
             return False
-        payload = payload_size(self.max_xmit_frag, 24, sec_trailer_overhead(self.auth))
+        sec = call.sec
+        payload = payload_size(self.max_xmit_frag, 24, sec_trailer_overhead(sec))
         cancel_count = min(call.cancel_count, 0xFF)
-        if self.auth is None:
+        if sec is None:
             if len(stub) > payload and (type(stub) is bytes or (type(stub) is memoryview
                                                                 and stub.readonly)):
                 # Fragments that point into an immutable stub: no copy of it at all.
@@ -232,7 +245,7 @@ class ServerConnection(ConnectionBase):
             self._out += protect(Response(
                 call_id=call_id, pfc_flags=flags, alloc_hint=alloc_hint,
                 p_cont_id=call.p_cont_id, cancel_count=cancel_count, stub_data=chunk),
-                self.auth)
+                sec)
         return True
 
     def send_fault(self, call_id: int, status: int, *, did_not_execute: bool = False,
@@ -354,41 +367,60 @@ class ServerConnection(ConnectionBase):
             self._emit(AuthFailed(str(exc)))
             raise _Nak(RejectReason.INVALID_CHECKSUM) from None
         self.auth = ctx
-        return self._reply_verifier(out)
+        self._sec[(av.auth_type, av.auth_context_id)] = ctx
+        return self._reply_verifier(ctx, out)
 
-    def _reply_verifier(self, token: bytes | None) -> AuthVerifier | None:
-        auth = self.auth
-        assert auth is not None
+    def _reply_verifier(self, auth: SecurityHook, token: bytes | None
+                        ) -> AuthVerifier | None:
         if not token:
             return None
         return AuthVerifier(auth_type=auth.auth_type, auth_level=auth.auth_level,
                             auth_context_id=auth.auth_context_id, auth_value=token)
 
-    def _continue_security(self, av: AuthVerifier | None) -> AuthVerifier | None:
-        """A later leg (rpc_auth_3 / alter_context): feed the token, the reply verifier."""
-        auth = self.auth
+    def _continue_security(self, av: AuthVerifier | None, *, may_start: bool
+                           ) -> AuthVerifier | None:
+        """A later leg (rpc_auth_3 / alter_context): feed the token to the context the
+        verifier names; an alter_context (``may_start``) may start a new context."""
         if av is None:
             return None
+        key = (av.auth_type, av.auth_context_id)
+        auth = self._sec.get(key)
         if auth is None:
-            raise VerifierError("security token on an unauthenticated association",
-                                status=st.RPC_S_SEC_PKG_ERROR)
-        if av.auth_type != auth.auth_type or av.auth_context_id != auth.auth_context_id:
-            # One security context per connection (multiple contexts are not offered).
-            raise VerifierError("a second security context is not supported",
-                                status=st.RPC_S_SEC_PKG_ERROR)
-        if auth.complete:
+            acceptor = self.acceptors.get(av.auth_type)
+            if not may_start or acceptor is None or not 2 <= av.auth_level <= 6:
+                raise VerifierError(f"no security context {av.auth_context_id} of "
+                                    f"auth_type {av.auth_type}",
+                                    status=st.RPC_S_SEC_PKG_ERROR)
+            auth = acceptor.server_context(av.auth_level, av.auth_context_id)
+            self._sec[key] = auth
+        elif auth.complete:
             return None  # alter_context for another presentation context: no new leg
         try:
             out = auth.step(av.auth_value)
         except SecurityError as exc:
             raise VerifierError(f"authentication failed: {exc}") from exc
-        return self._reply_verifier(out)
+        return self._reply_verifier(auth, out)
 
     def _on_auth3(self, pdu: Auth3) -> None:
         # [MS-RPCE] 2.2.2.10: the third leg is never answered.
-        self._continue_security(pdu.auth_verifier)
-        if self.auth is not None and not self.auth.complete:
+        av = pdu.auth_verifier
+        self._continue_security(av, may_start=False)
+        auth = self._sec.get((av.auth_type, av.auth_context_id)) if av is not None else None
+        if auth is not None and not auth.complete:
             raise VerifierError("the security context is incomplete after rpc_auth_3")
+
+    def _select_security(self, av: AuthVerifier | None) -> SecurityHook | None:
+        """The context a request's first fragment names (the bind's when it names none)."""
+        if av is None:
+            auth = self.auth
+        else:
+            auth = self._sec.get((av.auth_type, av.auth_context_id))
+            if auth is None:
+                raise VerifierError(f"request for unknown security context "
+                                    f"{av.auth_context_id}")
+        if auth is not None and not auth.complete:
+            raise VerifierError("request before the security context is complete")
+        return auth
 
     def _on_alter(self, pdu: AlterContext) -> None:
         if self.state is not _S.BOUND:
@@ -398,7 +430,7 @@ class ServerConnection(ConnectionBase):
                 pdu.p_context_elem, self.policy, self.contexts, self.config.bind_time_features)
         except BindUnacceptable as exc:
             raise RemoteProtocolError(str(exc)) from None
-        reply = self._continue_security(pdu.auth_verifier)
+        reply = self._continue_security(pdu.auth_verifier, may_start=True)
         self.contexts.update(accepted)
         # Windows/Samba send an empty secondary address in alter_context_resp (§1.6).
         self._send(AlterContextResp(call_id=pdu.call_id, max_xmit_frag=self.max_xmit_frag,
@@ -413,7 +445,7 @@ class ServerConnection(ConnectionBase):
                                 pdu)
 
     def _handle_fast(self, raw: bytes) -> bool:
-        if self.auth is not None:
+        if self._sec:
             return False
         (_v, _m, _t, flags, drep, _f, _a, call_id, alloc_hint, p_cont_id,
          opnum) = REQUEST_HEADER.unpack_from(raw)
@@ -430,8 +462,6 @@ class ServerConnection(ConnectionBase):
         path (the stub is then the octets after the 24-octet header)."""
         if self.state is not _S.BOUND:
             raise RemoteProtocolError("request before bind")
-        if self.auth is not None and not self.auth.complete:
-            raise VerifierError("request before the security context is complete")
         rx = self._rx
         if pdu is None and flags & _FIRST and flags & _LAST:
             # A whole call in one fragment: no reassembly state at all.
@@ -448,7 +478,9 @@ class ServerConnection(ConnectionBase):
                                 0)
             return
         if flags & _FIRST:
+            sec = self._select_security(pdu.auth_verifier) if pdu is not None else None
             rx = self._start_request(call_id, flags, alloc_hint, p_cont_id, opnum, obj, drep)
+            rx.sec = sec
         elif rx is None or rx.call_id != call_id:
             raise RemoteProtocolError(
                 f"request fragment for call {call_id} without a first fragment")
@@ -458,7 +490,7 @@ class ServerConnection(ConnectionBase):
         elif flags & _CANCEL:
             rx.cancel_count += 1
         if pdu is not None:
-            rx.stub.append(unprotect(pdu, raw, self.auth))
+            rx.stub.append(unprotect(pdu, raw, rx.sec))
         elif flags & _FIRST and flags & _LAST:
             rx.stub.append(raw[24:])
         else:  # one fragment of many: reassembly copies it once, at the join
@@ -491,13 +523,13 @@ class ServerConnection(ConnectionBase):
 
     def _dispatch(self, rx: _Incoming) -> None:
         stub = rx.stub.take()
-        if protects_pdus(self.auth):
+        if protects_pdus(rx.sec):
             stub, commands = split_verification_trailer(stub)
             if commands:
                 self._check_trailer(rx, commands)
         # The stub is in the sender's byte order (C706 §14.1); the engine decodes with it.
         self._dispatch_call(rx.call_id, rx.p_cont_id, rx.opnum, rx.object, rx.maybe,
-                            stub, rx.cancel_count,
+                            stub, rx.cancel_count, sec=rx.sec,
                             little_endian=bool(rx.packed_drep[0] & 0x10))
 
     def _check_trailer(self, rx: _Incoming, commands: list[tuple[int, bytes]]) -> None:
@@ -511,7 +543,8 @@ class ServerConnection(ConnectionBase):
 
     def _dispatch_call(self, call_id: int, p_cont_id: int, opnum: int,
                        obj: uuid.UUID | None, maybe: bool, stub: bytes,
-                       cancel_count: int, *, little_endian: bool = True) -> None:
+                       cancel_count: int, *, little_endian: bool = True,
+                       sec: SecurityHook | None = None) -> None:
         ctx = self.contexts.get(p_cont_id)
         if ctx is None:
             self._send_fault(call_id, st.nca_s_unk_if, p_cont_id, did_not_execute=True)
@@ -521,9 +554,9 @@ class ServerConnection(ConnectionBase):
                              did_not_execute=True)
             return
         if not maybe:  # [maybe] calls get no reply (C706 §12.6.3.1 PFC_MAYBE)
-            self._calls[call_id] = _Call(p_cont_id, cancel_count)
+            self._calls[call_id] = _Call(p_cont_id, cancel_count, sec)
         self._emit(RequestReceived(call_id, p_cont_id, opnum, stub, obj, ctx.interface,
-                                   maybe, little_endian))
+                                   maybe, little_endian, sec))
         if cancel_count:
             self._emit(CancelRequested(call_id))
 

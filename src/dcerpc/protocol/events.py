@@ -209,6 +209,9 @@ class RequestReceived(Event):
     maybe: bool = False
     #: The stub's integer byte order (the request's packed_drep, C706 §14.1).
     little_endian: bool = True
+    #: The security context the request was authenticated with (a
+    #: ``dcerpc.auth.SecurityContext``; None when unauthenticated).
+    security: Any = None
 
 
 @dataclass(frozen=True, slots=True)
