@@ -288,3 +288,29 @@ def test_second_context_via_alter_context_and_per_request_identity() -> None:
     bob.receive_data(server.data_to_send())
     (out,) = drain(bob)
     assert isinstance(out, ResponseReceived) and out.stub == b"to bob"
+
+
+@pytest.mark.parametrize("level", [5, 6])
+def test_client_rejects_any_tampered_response_byte(level: int) -> None:
+    """Our client verifies every response fragment: no flipped byte gets through."""
+    size = None
+    pos = 0
+    while size is None or pos < size:
+        # The handshake cannot be replayed (each bind gets a new challenge): run the
+        # whole exchange afresh for every flipped position.
+        fresh = AuthPair(NTLM("alice", "Secret1!", "DOM"), level)
+        fresh.bind()
+        cid = fresh.client.send_request(0, 1, b"ping")
+        fresh.to_server()
+        fresh.server.send_response(cid, b"the genuine answer")
+        wire = bytearray(fresh.server.data_to_send())
+        size = len(wire)
+        wire[pos] ^= 0x04
+        pos += 1
+        try:
+            fresh.client.receive_data(bytes(wire))
+            fresh.client.receive_data(b"")  # EOF: a lengthened PDU cannot wait for more
+            events = drain(fresh.client)
+        except RemoteProtocolError:
+            continue
+        assert not any(isinstance(e, ResponseReceived) for e in events), pos - 1
