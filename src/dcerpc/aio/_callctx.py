@@ -210,9 +210,10 @@ class CallContext:
     """Attributes of the call being served (see ``dcerpc.current_call``).
 
     ``client_address`` is ``(host, port)`` for TCP, the socket name for ncalrpc;
-    ``auth_info`` stays None until authentication is negotiated.  ``link`` is the server
-    connection the call arrived on (set by the server; used to tell a lost connection
-    from an orphaned call).
+    ``auth_info`` is the caller's ``dcerpc.auth.ClientIdentity`` (principal, user, domain,
+    auth_type, auth_level) on an authenticated connection, None otherwise.  ``link`` is the
+    server connection the call arrived on (set by the server; used to tell a lost
+    connection from an orphaned call).
     """
 
     __slots__ = ("__weakref__", "_orphaned", "assoc_group_id", "auth_info", "call_id", "cancelled",

@@ -14,7 +14,15 @@ import logging
 from typing import Any, cast
 
 from .. import status as st
-from ..errors import BindError, CallCancelled, CallFault, CommFailure, NdrError, RpcError
+from ..errors import (
+    BindError,
+    CallCancelled,
+    CallFault,
+    CommFailure,
+    NdrError,
+    RpcError,
+    SecurityError,
+)
 from ..ndr import OperationCodec
 from ..protocol._streaming import ResponseData
 from ..protocol.connection import ClientConnection, ConnectionConfig
@@ -42,14 +50,17 @@ log = logging.getLogger("dcerpc.client")
 
 #: Most requests coalesced into one write (see ``send``).
 _BATCH = 16
+#: Association-level fault statuses that mean "your authentication was refused".
+_SECURITY_FAULTS = frozenset({st.RPC_S_ACCESS_DENIED, st.RPC_S_SEC_PKG_ERROR})
 
 
 class ClientProtocol(asyncio.Protocol):
     """See the module docstring."""
 
-    def __init__(self, config: ConnectionConfig, on_idle: Any = None) -> None:
+    def __init__(self, config: ConnectionConfig, on_idle: Any = None, auth: Any = None
+                 ) -> None:
         self.loop = asyncio.get_running_loop()
-        self.conn = ClientConnection(config)
+        self.conn = ClientConnection(config, auth=auth)
         self.transport: asyncio.Transport | None = None
         self.calls: dict[int, tuple[ClientCall, OperationCodec]] = {}
         #: accepted presentation contexts by abstract syntax, and refused ones
@@ -69,6 +80,10 @@ class ClientProtocol(asyncio.Protocol):
         self._batched = 0  # requests queued since the last write
         self._bound_ok = False
         self._writer = Writer()
+        #: status of an association-level security fault (our auth3 was refused)
+        self._assoc_fault: int | None = None
+        #: set when the connection died because the server refused our credentials
+        self.auth_error: RpcError | None = None
 
     # -- asyncio.Protocol ----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -224,6 +239,11 @@ class ClientProtocol(asyncio.Protocol):
                 neg = self._negotiation
                 if neg is not None and neg[0] == ev.call_id and not neg[1].done():
                     neg[1].set_exception(BindError(status=ev.status))
+                elif ev.status in _SECURITY_FAULTS:
+                    # The server refused our rpc_auth_3 (wrong password, unknown user):
+                    # the fault names the bind's call_id and the connection is going away;
+                    # every call on it fails with that status.
+                    self._assoc_fault = ev.status
                 return
             entry = self.calls.pop(ev.call_id, None)
             if entry is not None:
@@ -299,9 +319,17 @@ class ClientProtocol(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
         wake_drain(self)
+        if self._assoc_fault is not None:
+            self.auth_error = SecurityError(
+                f"the server refused the authentication "
+                f"({st.status_name(self._assoc_fault)})", self._assoc_fault)
         calls, self.calls = self.calls, {}
         for call, _codec in calls.values():
-            call.set_exception(CommFailure(f"{call.operation.name}: {reason}"))
+            if self.auth_error is not None:
+                call.set_exception(type(self.auth_error)(
+                    f"{call.operation.name}: {self.auth_error}", self.auth_error.status))
+            else:
+                call.set_exception(CommFailure(f"{call.operation.name}: {reason}"))
         neg, self._negotiation = self._negotiation, None
         for fut in (neg[1] if neg else None, self.bound):
             if fut is not None and not fut.done():

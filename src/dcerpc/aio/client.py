@@ -8,7 +8,12 @@ tasks at once: calls multiplex on the pooled connections (:mod:`._channel`).
 Options: ``timeout`` (seconds per call, including connecting; on expiry the call is
 orphaned on the wire and :class:`RpcTimeout` raised), ``object_uuid``,
 ``max_xmit_frag`` / ``max_recv_frag``, ``connections`` (pool size, default 4) and
-``config`` (a full :class:`ConnectionConfig`).
+``config`` (a full :class:`ConnectionConfig`), ``auth`` (client credentials such as
+``dcerpc.auth.NTLM(user, password, domain)`` or ``dcerpc.auth.Negotiate(...)``) and
+``level`` (authentication level: a number 2..6 or ``"connect"``, ``"integrity"``,
+``"privacy"``; default PKT_INTEGRITY when ``auth`` is given). Every pooled connection
+authenticates at its bind; a refused authentication raises :class:`BindError` with
+status rpc_s_access_denied.
 
 Cancelling the task awaiting a call (``await proxy.Op(...)`` or ``await call``) has one
 policy: a non-abortive cancel goes on the wire (co_cancel, C706 §12.6.4.2), so the
@@ -60,13 +65,15 @@ class ClientOptions:
     #: ``cancel_timeout`` later (:mod:`dcerpc.aio._opcall`).
     deadline: float | None = None
     cancel_timeout: float | None = None
+    #: (credentials, level) or None: what every connection authenticates with.
+    security: tuple[Any, int] | None = None
 
     @classmethod
     def make(cls, *, timeout: float | None = None, object_uuid: uuid.UUID | str | None = None,
              max_xmit_frag: int | None = None, max_recv_frag: int | None = None,
              connections: int = 4, config: ConnectionConfig | None = None,
-             deadline: float | None = None,
-             cancel_timeout: float | None = None) -> ClientOptions:
+             deadline: float | None = None, cancel_timeout: float | None = None,
+             auth: Any = None, level: int | str | None = None) -> ClientOptions:
         for name, value in (("timeout", timeout), ("deadline", deadline),
                             ("cancel_timeout", cancel_timeout)):
             if value is not None and (not isinstance(value, (int, float)) or math.isnan(value)
@@ -82,7 +89,20 @@ class ClientOptions:
             cfg = dataclasses.replace(cfg, **frags)
         if isinstance(object_uuid, str):
             object_uuid = uuid.UUID(object_uuid)
-        return cls(timeout, object_uuid, connections, cfg, deadline, cancel_timeout)
+        security = None
+        if auth is not None:
+            from ..auth.base import normalize_level
+
+            if not hasattr(auth, "client_context"):
+                raise TypeError(f"auth must be client credentials (dcerpc.auth.NTLM ...), "
+                                f"got {auth!r}")
+            security = (auth, normalize_level(level))
+            if security[1] < 2:
+                security = None  # level NONE: no authentication at all
+        elif level is not None:
+            raise ValueError("level= needs auth= credentials")
+        return cls(timeout, object_uuid, connections, cfg, deadline, cancel_timeout,
+                   security)
 
 
 def resolve_spec(spec: Any) -> Interface:
@@ -257,7 +277,7 @@ class AsyncProxy:
                                                      self.spec)
             if self._channel is None:
                 self._channel = get_channel(binding, self.options.config,
-                                            self.options.connections)
+                                            self.options.connections, self.options.security)
         return self._channel
 
     async def _invoke(self, op: Operation, args: Any) -> Any:

@@ -22,6 +22,18 @@ bound. While stopping, new calls on open connections are refused the same way.
 then cancels ``async`` managers, faults what is left with ``RPC_S_CALL_CANCELLED`` and
 closes every connection (running down their context handles).
 
+Authentication (docs/security.md): ``Server(auth=[acceptor, ...])`` offers one acceptor
+per auth_type (``dcerpc.auth.NTLMAcceptor``, ``NegotiateAcceptor``, ...); the sans-IO
+core runs the legs and protects the PDUs. ``register(spec, impl, min_level=...)`` refuses
+calls to that interface below an authentication level with fault rpc_s_access_denied
+(the level of an unauthenticated connection is NONE). ``security_stats`` counts the
+refusals: ``bind_refused`` (bad first token / unknown auth_type), ``verifier_rejected``
+(failed auth3/alter_context leg, missing/bad/replayed/reordered verifier; the
+connection is faulted and closed), ``level_too_low``, and ``protocol_error`` (any other
+PDU that broke the protocol, e.g. a tampered header). A manager sees the caller as
+``current_call().auth_info`` (a ``dcerpc.auth.ClientIdentity``, None when
+unauthenticated).
+
 asyncio use: ``await server.start()`` / ``await server.stop()`` or ``async with server``.
 Threaded use: ``server.start_background()`` / ``server.stop_background()`` run it on the
 runtime loop thread (:mod:`dcerpc._sync`).
@@ -35,10 +47,13 @@ import dataclasses
 import inspect
 import logging
 import uuid
+from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import status as st
+from ..auth.base import normalize_level
 from ..errors import RpcError
 from ..ndr.types import Interface
 from ..protocol._config import runtime_config
@@ -63,7 +78,7 @@ class Server:
     """An RPC server (see the module docstring)."""
 
     def __init__(self, *, epm: bool | int = False, max_calls: int = 1000, workers: int = 16,
-                 config: ConnectionConfig | None = None) -> None:
+                 config: ConnectionConfig | None = None, auth: Iterable[Any] = ()) -> None:
         if max_calls < 1 or workers < 1:
             raise ValueError("max_calls and workers must be positive")
         self.epm = epm
@@ -93,16 +108,26 @@ class Server:
         #: interface model id -> (model, callback(spec, call) -> status); see
         #: :meth:`set_if_callback`
         self.if_callbacks: dict[int, tuple[Interface, Any]] = {}
+        #: auth_type → acceptor (dcerpc.auth.Acceptor), offered to every connection.
+        self.acceptors: dict[int, Any] = {}
+        for acceptor in auth:
+            self.add_acceptor(acceptor)
+        self._min_level: dict[int, int] = {}  # id(registry entry) → minimum auth level
+        self.security_stats: Counter[str] = Counter()
 
     # -- configuration -------------------------------------------------------------
     def register(self, spec: Interface, impl: Any, *, object_uuid: uuid.UUID | None = None,
-                 binding_handles: bool = False) -> None:
+                 binding_handles: bool = False, min_level: int | str | None = None) -> None:
         """Serve ``spec`` with ``impl`` (for ``object_uuid``, else as the default manager).
 
         ``binding_handles=True`` (MIDL manager signatures, as ``RpcServerRegisterIf``
         registers them): each ``[in] handle_t`` parameter is passed to the manager, in
-        its position, as the call's :class:`CallContext`; otherwise it is left out."""
-        self.registry.register(spec, impl, object_uuid)
+        its position, as the call's :class:`CallContext`; otherwise it is left out.
+        ``min_level`` (a number or ``"connect"``, ``"integrity"``, ``"privacy"`` ...): calls
+        on connections authenticated below it are refused with rpc_s_access_denied."""
+        entry = self.registry.register(spec, impl, object_uuid)
+        if min_level is not None:
+            self._min_level[id(entry)] = normalize_level(min_level)
         if binding_handles:
             self._handle_managers[id(impl)] = impl
         else:
@@ -118,6 +143,10 @@ class Server:
             self.if_callbacks.pop(id(spec), None)
         else:
             self.if_callbacks[id(spec)] = (spec, callback)
+
+    def add_acceptor(self, acceptor: Any) -> None:
+        """Offer ``acceptor`` (a ``dcerpc.auth.Acceptor``) for its auth_type."""
+        self.acceptors[int(acceptor.auth_type)] = acceptor
 
     def _if_allowed(self, prepared: PreparedCall, call: CallContext) -> bool:
         hit = self.if_callbacks.get(id(prepared.entry.spec))
@@ -261,6 +290,13 @@ class Server:
             if not ev.maybe:
                 conn.send_fault(ev.call_id, st.nca_s_server_too_busy, did_not_execute=True)
             return
+        security = ev.security
+        need = self._min_level.get(id(ev.interface))
+        if need is not None and (security.auth_level if security is not None else 1) < need:
+            self.security_stats["level_too_low"] += 1
+            if not ev.maybe:
+                conn.send_fault(ev.call_id, st.RPC_S_ACCESS_DENIED, did_not_execute=True)
+            return
         try:
             prepared = self.dispatcher.prepare(ev.interface, ev.opnum, ev.stub, proto.group,
                                                ev.object, little_endian=ev.little_endian)
@@ -277,6 +313,8 @@ class Server:
         call = CallContext(proto.peer, proto.protseq, ev.object, prepared.entry.spec,
                            prepared.operation, ev.call_id, proto.group, CancelSignal(loop))
         call.extra["maybe"] = ev.maybe
+        if security is not None:
+            call.auth_info = security.identity()  # type: ignore[attr-defined]
         call.link = proto  # tells a lost connection from an orphaned call (F31)
         if prepared.plan.binding_slots and id(prepared.impl) in self._handle_managers:
             prepared.binding = call  # the server binding handle for [in] handle_t params

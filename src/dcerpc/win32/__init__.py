@@ -326,3 +326,9 @@ __all__ = [
     "sleep_ex",
     "wait_for_multiple",
 ]
+
+# Authentication of binding handles (RpcBindingSetAuthInfo(Ex), docs/security.md).
+from dcerpc.win32 import _auth
+from dcerpc.win32._auth import *  # noqa: F403
+
+__all__ += _auth.__all__
