@@ -36,6 +36,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..auth._impersonation import release as release_impersonation
 from ..status import RPC_S_INVALID_ARG, RPC_S_INVALID_ASYNC_HANDLE, RPC_S_OK
 from ..win32._async import (
     RPC_ASYNC_NOTIFICATION_INFO,
@@ -107,6 +108,9 @@ class ServerAsyncState(RPC_ASYNC_STATE):
                 return RPC_S_INVALID_ASYNC_HANDLE
             self._done = True
             finish, self._finish = self._finish, None
+        # Completing ends the impersonation of this call on the completing thread
+        # (seed-semantics §6.2); other threads' tokens die with the call.
+        release_impersonation(self.RuntimeInfo)
         if finish is None:
             return RPC_S_OK  # dropped: results discarded (F35 [D])
         # A closed loop (RuntimeError) means the server, and the call with it, are gone.

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import status as st
+from ..auth import _impersonation as _imp
 from ..errors import RpcError
 from ..ndr.types import Interface, Operation
 
@@ -216,9 +217,9 @@ class CallContext:
     connection from an orphaned call).
     """
 
-    __slots__ = ("__weakref__", "_orphaned", "assoc_group_id", "auth_info", "call_id", "cancelled",
-                 "client_address", "extra", "interface", "link", "object_uuid", "operation",
-                 "protseq")
+    __slots__ = ("__weakref__", "_ended", "_orphaned", "assoc_group_id", "auth_info", "call_id",
+                 "cancelled", "client_address", "extra", "interface", "link", "local_identity",
+                 "object_uuid", "operation", "peer_credentials", "protseq")
 
     def __init__(self, client_address: Any, protseq: str, object_uuid: uuid.UUID | None,
                  interface: Interface, operation: Operation, call_id: int,
@@ -236,6 +237,13 @@ class CallContext:
         self._orphaned = orphaned
         self.extra: dict[str, Any] = {} if extra is None else extra
         self.link: Any = None
+        self._ended = False
+        #: ncalrpc: the peer's ``(uid, gid, pid)`` from SO_PEERCRED
+        #: (:class:`dcerpc.transport.lrpc.PeerCredentials`); None on other transports.
+        self.peer_credentials: Any = None
+        #: ncalrpc: the ClientIdentity made from ``peer_credentials`` (principal
+        #: ``uid:<n>``), what impersonating an unauthenticated local caller gives.
+        self.local_identity: Any = None
 
     def __repr__(self) -> str:
         return (f"<CallContext {self.interface.name}.{self.operation.name} "
@@ -262,6 +270,28 @@ class CallContext:
             return False
         conn = getattr(link, "conn", None)
         return conn is None or bool(getattr(conn, "closed", False))
+
+    @property
+    def active(self) -> bool:
+        """True while the call is OUTSTANDING (seed-semantics §3.2): not yet answered,
+        completed, aborted or dropped.  Impersonation is possible only then (§6.2)."""
+        if self._ended:
+            return False
+        state = self.extra.get("async_state")
+        return state is None or bool(state.outstanding)
+
+    def end(self) -> None:
+        """The runtime is done with the call (set by the server when it settles it)."""
+        self._ended = True
+
+    def impersonate(self) -> Any:
+        """``with call.impersonate() as identity:`` runs the block as the caller
+        (``dcerpc.auth.current_identity()``); reverts at the end of the block.  Raises
+        :class:`RpcError` RPC_S_NO_CONTEXT_AVAILABLE for an unauthenticated caller and
+        RPC_S_INVALID_BINDING once the call has ended (seed-semantics §6.2)."""
+        from ..auth._impersonation import ImpersonationScope
+
+        return ImpersonationScope(self)
 
     @property
     def disconnected(self) -> bool:
@@ -292,6 +322,16 @@ def current_call() -> CallContext:
     if ctx is None:
         raise RpcError("current_call() outside an RPC manager", st.RPC_S_NO_CALL_ACTIVE)
     return ctx
+
+
+def run_manager(method: Callable[..., Any], *args: Any) -> Any:
+    """Run a plain manager (in the call's context) and revert any impersonation it left
+    in effect: the end of the manager ends it (seed-semantics §6.1/§6.2)."""
+    try:
+        return method(*args)
+    finally:
+        if _imp.current_token() is not None:
+            _imp.release()
 
 
 def set_current(call: CallContext) -> None:

@@ -26,6 +26,8 @@ from ..protocol.events import (
     ConnectionClosed,
     RequestReceived,
 )
+from ..runtime.binding import NCALRPC
+from ..transport import lrpc
 from . import _pipe_server
 from ._callctx import CallContext
 from ._pipes import wake_drain
@@ -55,6 +57,8 @@ class ServerProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.conn: ServerConnection | None = None
         self.peer: Any = None
+        #: ncalrpc: the caller's (uid, gid, pid); None elsewhere
+        self.peer_credentials: Any = None
         self.group = 0
         #: calls dispatched to a manager and not answered yet, by call_id
         self.calls: dict[int, CallContext] = {}
@@ -71,6 +75,8 @@ class ServerProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         self.peer = transport.get_extra_info("peername") or transport.get_extra_info(
             "sockname")
+        if self.protseq == NCALRPC:  # who the local caller is (SO_PEERCRED)
+            self.peer_credentials = lrpc.peer_credentials(transport)
         self.conn = ServerConnection(self.server.registry.policy,
                                      self.server.config_for(self.sec_addr),
                                      groups=self.server.groups,

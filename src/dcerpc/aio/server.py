@@ -32,7 +32,12 @@ refusals: ``bind_refused`` (bad first token / unknown auth_type), ``verifier_rej
 connection is faulted and closed), ``level_too_low``, and ``protocol_error`` (any other
 PDU that broke the protocol, e.g. a tampered header). A manager sees the caller as
 ``current_call().auth_info`` (a ``dcerpc.auth.ClientIdentity``, None when
-unauthenticated).
+unauthenticated) and may impersonate it (``with current_call().impersonate():``,
+seed-semantics §6.2: the call is ended — no impersonation through it — when it is
+settled here).  ``register(..., secure_only=True)`` is RPC_IF_ALLOW_SECURE_ONLY (at least
+CONNECT), ``local_only=True`` RPC_IF_ALLOW_LOCAL_ONLY (ncalrpc callers only, others are
+refused with rpc_s_access_denied and counted as ``not_local``).  ncalrpc callers carry
+their SO_PEERCRED credentials (``current_call().peer_credentials``).
 
 asyncio use: ``await server.start()`` / ``await server.stop()`` or ``async with server``.
 Threaded use: ``server.start_background()`` / ``server.stop_background()`` run it on the
@@ -53,20 +58,22 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import status as st
+from ..auth._impersonation import release as release_impersonation
 from ..auth.base import normalize_level
 from ..errors import RpcError
 from ..ndr.types import Interface
 from ..protocol._config import runtime_config
 from ..protocol.connection import AssociationGroups, ConnectionConfig
 from ..protocol.events import RequestReceived
-from ..runtime.binding import NCACN_IP_TCP, StringBinding
+from ..runtime.binding import NCACN_IP_TCP, NCALRPC, StringBinding
 from ..runtime.contexts import ContextHandleTable, OpenHandle, rundown_callable
 from ..runtime.dispatch import Dispatcher, PreparedCall, fault_status
 from ..runtime.registry import InterfaceRegistry
 from ..transport import Listener, start_listener
+from ..transport.lrpc import local_identity
 from ._async_lanes import AsyncLanes
 from ._async_server import REPLY, ServerAsyncState
-from ._callctx import CallContext, CancelSignal, context_for, set_current
+from ._callctx import CallContext, CancelSignal, context_for, run_manager, set_current
 from ._server_proto import ServerProtocol
 
 __all__ = ["Server"]
@@ -113,21 +120,31 @@ class Server:
         for acceptor in auth:
             self.add_acceptor(acceptor)
         self._min_level: dict[int, int] = {}  # id(registry entry) → minimum auth level
+        self._local_only: set[int] = set()  # id(registry entry) of RPC_IF_ALLOW_LOCAL_ONLY
         self.security_stats: Counter[str] = Counter()
 
     # -- configuration -------------------------------------------------------------
     def register(self, spec: Interface, impl: Any, *, object_uuid: uuid.UUID | None = None,
-                 binding_handles: bool = False, min_level: int | str | None = None) -> None:
+                 binding_handles: bool = False, min_level: int | str | None = None,
+                 secure_only: bool = False, local_only: bool = False) -> None:
         """Serve ``spec`` with ``impl`` (for ``object_uuid``, else as the default manager).
 
         ``binding_handles=True`` (MIDL manager signatures, as ``RpcServerRegisterIf``
         registers them): each ``[in] handle_t`` parameter is passed to the manager, in
         its position, as the call's :class:`CallContext`; otherwise it is left out.
         ``min_level`` (a number or ``"connect"``, ``"integrity"``, ``"privacy"`` ...): calls
-        on connections authenticated below it are refused with rpc_s_access_denied."""
+        on connections authenticated below it are refused with rpc_s_access_denied.
+        ``secure_only`` (RPC_IF_ALLOW_SECURE_ONLY) is ``min_level="connect"``;
+        ``local_only`` (RPC_IF_ALLOW_LOCAL_ONLY) refuses every caller that is not on
+        ncalrpc the same way."""
         entry = self.registry.register(spec, impl, object_uuid)
-        if min_level is not None:
-            self._min_level[id(entry)] = normalize_level(min_level)
+        level = normalize_level(min_level) if min_level is not None else None
+        if secure_only:
+            level = max(level or 0, 2)  # below CONNECT = unauthenticated
+        if level is not None:
+            self._min_level[id(entry)] = level
+        if local_only:
+            self._local_only.add(id(entry))
         if binding_handles:
             self._handle_managers[id(impl)] = impl
         else:
@@ -250,6 +267,7 @@ class Server:
                 await asyncio.wait_for(self._idle.wait(), timeout)
         for call, (proto, fut) in list(self._inflight.items()):
             fut.cancel()  # async managers get CancelledError; worker threads run on
+            call.end()
             self._answer_fault(proto, call, st.RPC_S_CALL_CANCELLED)
         self._inflight.clear()
         protocols = list(self._protocols)
@@ -292,6 +310,12 @@ class Server:
             return
         security = ev.security
         need = self._min_level.get(id(ev.interface))
+        if self._local_only and id(ev.interface) in self._local_only \
+                and proto.protseq != NCALRPC:
+            self.security_stats["not_local"] += 1
+            if not ev.maybe:
+                conn.send_fault(ev.call_id, st.RPC_S_ACCESS_DENIED, did_not_execute=True)
+            return
         if need is not None and (security.auth_level if security is not None else 1) < need:
             self.security_stats["level_too_low"] += 1
             if not ev.maybe:
@@ -315,6 +339,9 @@ class Server:
         call.extra["maybe"] = ev.maybe
         if security is not None:
             call.auth_info = security.identity()  # type: ignore[attr-defined]
+        if proto.peer_credentials is not None:
+            call.peer_credentials = proto.peer_credentials
+            call.local_identity = local_identity(proto.peer_credentials)
         call.link = proto  # tells a lost connection from an orphaned call (F31)
         if prepared.plan.binding_slots and id(prepared.impl) in self._handle_managers:
             prepared.binding = call  # the server binding handle for [in] handle_t params
@@ -333,8 +360,8 @@ class Server:
             fut = loop.create_task(self._serve_async(proto, call, prepared))
         else:
             assert self._pool is not None
-            fut = loop.run_in_executor(self._pool, context_for(call).run, method,
-                                       *prepared.manager_args)
+            fut = loop.run_in_executor(self._pool, context_for(call).run, run_manager,
+                                       method, *prepared.manager_args)
             fut.add_done_callback(lambda f: self._finished(proto, call, prepared, f))
         if not ev.maybe:
             proto.calls[ev.call_id] = call
@@ -390,8 +417,8 @@ class Server:
                                                         context=context_for(call))
         else:
             assert self._pool is not None
-            fut = loop.run_in_executor(self._pool, context_for(call).run, method, state,
-                                       *prepared.manager_args)
+            fut = loop.run_in_executor(self._pool, context_for(call).run, run_manager,
+                                       method, state, *prepared.manager_args)
         fut.add_done_callback(manager_done)
         return fut
 
@@ -399,6 +426,7 @@ class Server:
         """Take ``call`` out of the in-flight table; False if it was not there."""
         if self._inflight.pop(call, None) is None:
             return False
+        call.end()  # no impersonation of it from now on (seed-semantics §6.2)
         if not self._inflight and self._idle is not None:
             self._idle.set()
         return True
@@ -418,6 +446,8 @@ class Server:
                 raise
         else:
             self._complete(proto, call, prepared, False, None, result)
+        finally:
+            release_impersonation()  # the end of the manager reverts (§6.2)
 
     def _finished(self, proto: ServerProtocol, call: CallContext, prepared: PreparedCall,
                   fut: asyncio.Future[Any]) -> None:

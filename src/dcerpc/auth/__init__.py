@@ -4,7 +4,11 @@ Client: ``dcerpc.connect(binding, spec, auth=dcerpc.auth.NTLM(user, password, do
 level="privacy")``. Server: ``dcerpc.Server(auth=[dcerpc.auth.NTLMAcceptor(
 dcerpc.auth.UserTable({"DOMAIN\\\\user": "password"}))])``. See docs/security.md.
 
-The providers (and pyspnego under them) are imported on first use, so that importing
+``current_identity()`` is the caller's identity while impersonating
+(``with dcerpc.current_call().impersonate():``), None otherwise;
+``set_os_identity_mapper(fn)`` maps it onto OS credentials.
+
+The providers (and pyspnego, python-gssapi under them) are imported on first use, so that importing
 the runtime does not pay for them.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ._impersonation import current_identity, set_os_identity_mapper
 from .base import (
     Acceptor,
     AuthLevel,
@@ -29,6 +34,9 @@ _LAZY = {
     "UserTable": ".ntlm",
     "Negotiate": ".negotiate",
     "NegotiateAcceptor": ".negotiate",
+    # python-gssapi is imported only by Kerberos users.
+    "Kerberos": ".kerberos",
+    "KerberosAcceptor": ".kerberos",
 }
 
 __all__ = [
@@ -38,12 +46,16 @@ __all__ = [
     "AuthType",
     "ClientIdentity",
     "Credentials",
+    "Kerberos",
+    "KerberosAcceptor",
     "NTLMAcceptor",
     "Negotiate",
     "NegotiateAcceptor",
     "SecurityContext",
     "UserTable",
+    "current_identity",
     "normalize_level",
+    "set_os_identity_mapper",
 ]
 
 

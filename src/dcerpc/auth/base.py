@@ -77,13 +77,19 @@ def normalize_level(level: int | str | None) -> int:
 
 @dataclass(frozen=True)
 class ClientIdentity:
-    """Who the caller authenticated as (what ``RpcBindingInqAuthClient`` reports)."""
+    """Who the caller authenticated as (what ``RpcBindingInqAuthClient`` reports).
+
+    ``impersonation_level`` is the ``RPC_C_IMP_LEVEL_*`` the caller allows (IMPERSONATE,
+    3, unless the client asked for less); it limits what impersonation gives the server
+    (:mod:`dcerpc.auth._impersonation`).
+    """
 
     principal: str
     user: str
     domain: str
     auth_type: int
     auth_level: int
+    impersonation_level: int = 3
 
 
 class SecurityContext:

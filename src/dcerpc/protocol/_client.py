@@ -60,12 +60,20 @@ from ._fragments import (
     request_parts,
 )
 from ._pdu_base import AuthVerifier
-from ._security import SecurityHook, protect, sec_trailer_overhead, unprotect
+from ._security import (
+    HEADER_SIGN_AUTH_TYPES,
+    SecurityHook,
+    protect,
+    sec_trailer_overhead,
+    set_header_signing,
+    unprotect,
+)
 from .constants import (
     PFC_CONC_MPX,
     PFC_FIRST_FRAG,
     PFC_LAST_FRAG,
     PFC_MAYBE,
+    PFC_SUPPORT_HEADER_SIGN,
     PTYPE,
     ContDefResult,
     bind_time_feature_syntax,
@@ -152,6 +160,8 @@ class ClientConnection(ConnectionBase):
         elems = self._elements(contexts, features)
         call_id = self._new_call_id()
         flags = _FIRST | _LAST | (int(PFC_CONC_MPX) if self.config.conc_mpx else 0)
+        if self._offers_header_sign():
+            flags |= int(PFC_SUPPORT_HEADER_SIGN)
         verifier = None
         if self.auth is not None and not self.auth.complete:
             try:
@@ -379,10 +389,19 @@ class ClientConnection(ConnectionBase):
         self._emit(BindRejected(call_id, None, st.RPC_S_ACCESS_DENIED))
         self._close(f"authentication failed: {exc}")
 
+    def _offers_header_sign(self) -> bool:
+        return (self.config.header_signing and self.auth is not None
+                and self.auth.auth_type in HEADER_SIGN_AUTH_TYPES)
+
     def _on_bind_ack(self, pdu: BindAck) -> None:
         assert self._negotiating is not None
         call_id, elems = self._negotiating
         accepted = self._results(elems, pdu.p_result_list)
+        if self.auth is not None and self.auth.auth_type in HEADER_SIGN_AUTH_TYPES:
+            # The server echoes the flag when it signs headers too ([MS-RPCE] 3.3.1.5.2.2);
+            # not offered or not echoed: the stub only is signed, on both sides.
+            set_header_signing(self.auth, self._offers_header_sign()
+                               and bool(pdu.pfc_flags & PFC_SUPPORT_HEADER_SIGN))
         if self.auth is not None and not self.auth.complete:
             try:
                 done = self._auth_leg(call_id, pdu.auth_verifier, pdu)

@@ -39,6 +39,9 @@ class ConnectionConfig:
       core answers ``nca_s_server_too_busy``.
     * ``conc_mpx``: offer (client) / accept (server) PFC_CONC_MPX ([MS-RPCE] 3.3.1.5.1).
     * ``bind_time_features``: [MS-RPCE] 3.3.1.5.3 feature bits we propose / accept.
+    * ``header_signing``: offer (client) / accept (server) PFC_SUPPORT_HEADER_SIGN for
+      Kerberos and SPNEGO ([MS-RPCE] 2.2.2.3 / 3.3.1.5.2.2); not agreed → the stub only
+      is signed.
     * ``sec_addr``: the server's secondary address for bind_ack (the TCP port as text).
     * ``bind_timeout``, ``idle_timeout``, ``cancel_timeout``: None disables the timer.
     """
@@ -50,6 +53,7 @@ class ConnectionConfig:
     max_concurrent_calls: int = 4096
     conc_mpx: bool = True
     bind_time_features: int = BindTimeFeatures.KeepConnectionOnOrphanSupported
+    header_signing: bool = True
     sec_addr: str = ""
     bind_timeout: float | None = None
     idle_timeout: float | None = None

@@ -34,12 +34,14 @@ from .constants import AuthnLevel
 from .pdu import Request, Response
 
 __all__ = [
+    "HEADER_SIGN_AUTH_TYPES",
     "SecurityHook",
     "VerifierError",
     "check_verification_trailer",
     "protect",
     "protects_pdus",
     "sec_trailer_overhead",
+    "set_header_signing",
     "split_verification_trailer",
     "strip_verification_trailer",
     "unprotect",
@@ -211,3 +213,19 @@ def check_verification_trailer(commands: list[tuple[int, bytes]], *, call_id: in
                                     "header")
         elif command & _VT_MUST_PROCESS:
             raise VerifierError(f"unknown verification trailer command {kind:#x}")
+
+
+#: auth_types whose contexts negotiate header signing with PFC_SUPPORT_HEADER_SIGN
+#: ([MS-RPCE] 2.2.2.3, 3.3.1.5.2.2): Kerberos and SPNEGO (Kerberos inside). NTLM signs
+#: the header always.
+HEADER_SIGN_AUTH_TYPES = frozenset({9, 16})
+
+
+def set_header_signing(ctx: object, agreed: bool) -> None:
+    """Tell a context (and the one SPNEGO wraps) whether the PDU header and sec_trailer
+    are covered: contexts with a ``header_signing`` switch protect the stub only when
+    header signing was not agreed at bind."""
+    while ctx is not None:
+        if hasattr(ctx, "header_signing"):
+            ctx.header_signing = agreed
+        ctx = getattr(ctx, "_inner", None)

@@ -88,12 +88,14 @@ from ._negotiation import (
 )
 from ._pdu_base import AuthVerifier
 from ._security import (
+    HEADER_SIGN_AUTH_TYPES,
     SecurityHook,
     VerifierError,
     check_verification_trailer,
     protect,
     protects_pdus,
     sec_trailer_overhead,
+    set_header_signing,
     split_verification_trailer,
     unprotect,
 )
@@ -105,6 +107,7 @@ from .constants import (
     PFC_MAYBE,
     PFC_OBJECT_UUID,
     PFC_PENDING_CANCEL,
+    PFC_SUPPORT_HEADER_SIGN,
     PTYPE,
     RPC_FAULT_FLAG_EXTENDED_ERROR,
     RejectReason,
@@ -198,6 +201,8 @@ class ServerConnection(ConnectionBase):
         self.acceptors = acceptors or {}
         #: every security context of the connection by (auth_type, auth_context_id)
         self._sec: dict[tuple[int, int], SecurityHook] = {}
+        #: PFC_SUPPORT_HEADER_SIGN agreed at bind (see _negotiate_bind)
+        self.header_sign = True
         if auth is not None:
             self._sec[(auth.auth_type, auth.auth_context_id)] = auth
         self.policy = policy
@@ -345,6 +350,14 @@ class ServerConnection(ConnectionBase):
         self.max_recv_frag = negotiate_frag(self.config.max_recv_frag, pdu.max_xmit_frag)
         self.conc_mpx = self.config.conc_mpx and bool(pdu.pfc_flags & PFC_CONC_MPX)
         flags = _FIRST | _LAST | (int(PFC_CONC_MPX) if self.conc_mpx else 0)
+        # PFC_SUPPORT_HEADER_SIGN ([MS-RPCE] 2.2.2.3): echoed when the client offered it
+        # and we sign headers too; contexts started later (SPNEGO) follow the same answer.
+        self.header_sign = bool(self.config.header_signing
+                                and pdu.pfc_flags & PFC_SUPPORT_HEADER_SIGN)
+        if self.header_sign and pdu.auth_verifier is not None \
+                and pdu.auth_verifier.auth_type in HEADER_SIGN_AUTH_TYPES:
+            flags |= int(PFC_SUPPORT_HEADER_SIGN)
+        set_header_signing(self.auth, self.header_sign)
         return BindAck(call_id=pdu.call_id, pfc_flags=flags, max_xmit_frag=self.max_xmit_frag,
                        max_recv_frag=self.max_recv_frag, assoc_group_id=group,
                        sec_addr=self.config.sec_addr, p_result_list=results,
@@ -394,6 +407,7 @@ class ServerConnection(ConnectionBase):
                                     f"auth_type {av.auth_type}",
                                     status=st.RPC_S_SEC_PKG_ERROR)
             auth = acceptor.server_context(av.auth_level, av.auth_context_id)
+            set_header_signing(auth, self.header_sign)
             self._sec[key] = auth
         elif auth.complete:
             return None  # alter_context for another presentation context: no new leg

@@ -332,3 +332,9 @@ from dcerpc.win32 import _auth
 from dcerpc.win32._auth import *  # noqa: F403
 
 __all__ += _auth.__all__
+
+# Server-side caller identity and impersonation (seed-semantics §6.2, docs/security.md).
+from dcerpc.win32 import _impersonate  # noqa: E402
+from dcerpc.win32._impersonate import *  # noqa: E402, F403
+
+__all__ += _impersonate.__all__

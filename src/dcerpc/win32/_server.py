@@ -23,8 +23,10 @@ loop thread of :mod:`dcerpc._sync` (the loop that already does all client I/O; p
 Deviations: ``RpcServerUseProtseq*`` after ``RpcServerListen`` returns
 RPC_S_ALREADY_LISTENING (endpoints are bound when listening starts); the network address
 is every interface, as on Windows, unless the extra keyword ``NetworkAddr`` names one;
-``SecurityDescriptor``, ``Flags``, ``MaxRpcSize`` and per-interface ``MaxCalls`` are accepted
-and ignored; a non-nil ``MgrTypeUuid`` serves the calls whose *object UUID* equals it
+``Flags`` honours RPC_IF_ALLOW_SECURE_ONLY (calls below CONNECT level are refused with
+RPC_S_ACCESS_DENIED) and RPC_IF_ALLOW_LOCAL_ONLY (calls not on ncalrpc are refused the same
+way); ``SecurityDescriptor``, the other flags, ``MaxRpcSize`` and per-interface ``MaxCalls``
+are accepted and ignored; a non-nil ``MgrTypeUuid`` serves the calls whose *object UUID* equals it
 (there is no ``RpcObjectSetType`` mapping); ``MaxCalls`` of ``RpcServerListen`` bounds the
 calls in progress (beyond it: ``nca_s_server_too_busy``) and ``MinimumCallThreads`` sizes
 the worker pool (at least 16).
@@ -167,7 +169,8 @@ class _DefaultServer:
         return RPC_S_OK
 
     # -- interfaces ----------------------------------------------------------------
-    def register(self, if_spec: Any, mgr_type: Any, mgr_epv: Any, callback: Any) -> int:
+    def register(self, if_spec: Any, mgr_type: Any, mgr_epv: Any, callback: Any,
+                 flags: int = 0) -> int:
         from dcerpc.aio.client import resolve_spec
 
         try:
@@ -184,7 +187,9 @@ class _DefaultServer:
                 return RPC_S_TYPE_ALREADY_REGISTERED
             try:
                 self.server.register(spec, impl, object_uuid=type_uuid if type_uuid != _NIL
-                                     else None, binding_handles=True)
+                                     else None, binding_handles=True,
+                                     secure_only=bool(flags & RPC_IF_ALLOW_SECURE_ONLY),
+                                     local_only=bool(flags & RPC_IF_ALLOW_LOCAL_ONLY))
             except ValueError:
                 return RPC_S_TYPE_ALREADY_REGISTERED  # another interface, same syntax
             self.registered[key] = (spec, impl)
@@ -324,18 +329,18 @@ def RpcServerRegisterIf(IfSpec: Any, MgrTypeUuid: Any = None, MgrEpv: Any = None
 
 def RpcServerRegisterIf2(IfSpec: Any, MgrTypeUuid: Any, MgrEpv: Any, Flags: int,
                          MaxCalls: int, MaxRpcSize: int, IfCallback: Any) -> int:
-    return default_server().register(IfSpec, MgrTypeUuid, MgrEpv, IfCallback)
+    return default_server().register(IfSpec, MgrTypeUuid, MgrEpv, IfCallback, Flags)
 
 
 def RpcServerRegisterIfEx(IfSpec: Any, MgrTypeUuid: Any, MgrEpv: Any, Flags: int,
                           MaxCalls: int, IfCallback: Any) -> int:
-    return default_server().register(IfSpec, MgrTypeUuid, MgrEpv, IfCallback)
+    return default_server().register(IfSpec, MgrTypeUuid, MgrEpv, IfCallback, Flags)
 
 
 def RpcServerRegisterIf3(IfSpec: Any, MgrTypeUuid: Any, MgrEpv: Any, Flags: int,
                          MaxCalls: int, MaxRpcSize: int, IfCallback: Any,
                          SecurityDescriptor: Any = None) -> int:
-    return default_server().register(IfSpec, MgrTypeUuid, MgrEpv, IfCallback)
+    return default_server().register(IfSpec, MgrTypeUuid, MgrEpv, IfCallback, Flags)
 
 
 def RpcServerUnregisterIf(IfSpec: Any, MgrTypeUuid: Any = None,
