@@ -1,0 +1,511 @@
+"""The COM client: activation, interface proxies, reference counting and pinging.
+
+    calc, stats = dcerpc.com.CoCreateInstanceEx(
+        CLSID_Calc, server="ncacn_ip_tcp:127.0.0.1[4747]", interfaces=[calc_idl.ICalc,
+                                                                        calc_idl.IStats])
+    calc.Add(2, 3)                        # -> 5 (the [out] values; COMError on failure)
+    s2 = calc.QueryInterface(calc_idl.IStats)
+    calc.Release(); stats.Release(); s2.Release()
+
+Theory of operation
+-------------------
+* Activation is a plain RPC to IRemoteSCMActivator at ``server`` (RemoteCreateInstance,
+  [MS-DCOM] 3.1.2.5.2.3.2) with an ActivationPropertiesIn blob; the reply names the
+  object exporter (OXID, its bindings, the IPID of its IRemUnknown2) and carries one
+  OBJREF per requested interface.
+* A :class:`ComPtr` stands for one IPID. Its methods are the interface's operations
+  (IDL names, ``[in]`` values in, ``[out]`` values back); the call goes to the IPID as
+  the request's object UUID with ORPCTHIS/ORPCTHAT framing (:mod:`._orpc`). Proxies for
+  the same exporter share pooled connections (:mod:`dcerpc.aio._channel`).
+* IUnknown is local first: ``AddRef``/``Release`` count on the proxy; the last
+  ``Release`` returns the public references the proxy received to the server with
+  RemRelease. ``QueryInterface`` is RemQueryInterface on the exporter's IRemUnknown2.
+* Pinging ([MS-DCOM] 3.2.6): the OIDs held are grouped in one ping set per OXID
+  resolver; a daemon thread sends ComplexPing when the set changes and SimplePing
+  otherwise, every ``ping_period`` seconds. Stopping the pings (a dead client) lets the
+  server collect the objects.
+* ``[out]`` interface pointers are unmarshaled into proxies; an unknown OXID is resolved
+  with ResolveOxid2 at the OBJREF's resolver address.
+
+Not yet: authentication (the activation and object connections run at
+RPC_C_AUTHN_LEVEL_NONE; ``authn_hint`` > 1 in a reply is refused), the client as an
+object exporter (passing local Python objects as [in] interface pointers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from typing import Any
+
+from .._sync import SyncProxy
+from ..errors import NdrError, RpcError
+from ..ndr import types as t
+from . import hresult as hr
+from ._marshal import fix_longs, op_shape, pack_values
+from ._orpc import dcom_idl, orpc_interface, orpcthis
+from .actprops import ActivationRequest, decode_reply_blob, encode_request_blob
+from .guids import GUID, IID_IUnknown
+from .hresult import COMError, unsigned
+from .objref import DualStringArray, ObjRefStandard, StdObjRef, decode_objref
+
+__all__ = ["CoCreateInstance", "CoCreateInstanceEx", "CoGetClassObject", "ComPtr",
+           "register_interface", "unmarshal"]
+
+#: Public references we ask for in RemQueryInterface (Windows asks for 5 as well).
+QI_REFS = 5
+DEFAULT_PING_PERIOD = 120.0
+
+_SPECS: dict[uuid.UUID, t.Interface] = {}
+_lock = threading.RLock()
+
+
+def register_interface(spec: Any) -> t.Interface:
+    """Make an interface model known to the client (by its IID), with its bases."""
+    from .comobject import _as_interface
+
+    it: t.Interface | None = _as_interface(spec)
+    first = it
+    while it is not None:
+        if it.uuid is not None:
+            _SPECS.setdefault(it.uuid, it)
+        it = it.base
+    assert first is not None
+    return first
+
+
+def _spec_for(iid: uuid.UUID) -> t.Interface | None:
+    return _SPECS.get(iid)
+
+
+def _iid_of(x: Any) -> tuple[uuid.UUID, t.Interface | None]:
+    if isinstance(x, (uuid.UUID, str, bytes)):
+        iid = GUID(x)
+        return iid, _spec_for(iid)
+    spec = register_interface(x)
+    assert spec.uuid is not None
+    return spec.uuid, spec
+
+
+# --------------------------------------------------------------------------- pinging
+class _Pinger:
+    """One ping set at one OXID resolver (see the module docstring)."""
+
+    def __init__(self, resolver: str, period: float) -> None:
+        self.resolver = resolver
+        self.period = period
+        self.setid = 0
+        self.seq = 0
+        self.held: dict[int, int] = {}  # OID -> proxies holding it
+        self._add: set[int] = set()
+        self._del: set[int] = set()
+        self._proxy: SyncProxy | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def hold(self, oid: int) -> None:
+        with self._lock:
+            n = self.held.get(oid, 0)
+            self.held[oid] = n + 1
+            if n == 0:
+                self._del.discard(oid)
+                self._add.add(oid)
+            if self._thread is None and self.period > 0:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="dcerpc-com-ping")
+                self._thread.start()
+
+    def drop(self, oid: int) -> None:
+        with self._lock:
+            n = self.held.get(oid, 0) - 1
+            if n > 0:
+                self.held[oid] = n
+                return
+            self.held.pop(oid, None)
+            if oid in self._add:
+                self._add.discard(oid)
+            else:
+                self._del.add(oid)
+
+    def ping(self) -> int:
+        """Send one ComplexPing or SimplePing now; returns the resolver's status."""
+        with self._lock:
+            add, self._add = sorted(self._add), set()
+            dele, self._del = sorted(self._del), set()
+            if not add and not dele and (self.setid == 0 or not self.held):
+                return 0
+            if self._proxy is None:
+                self._proxy = SyncProxy(self.resolver, dcom_idl().IObjectExporter)
+            proxy = self._proxy
+            self.seq = (self.seq + 1) & 0xFFFF
+            setid, seq = self.setid, self.seq
+        try:
+            if add or dele or setid == 0:
+                status, new_set, _backoff = proxy.ComplexPing(
+                    setid, seq, len(add), len(dele), add or None, dele or None)
+                if status == 0:
+                    with self._lock:
+                        self.setid = new_set
+                return int(status)
+            return int(proxy.SimplePing(setid))
+        except RpcError:
+            with self._lock:  # try again next time
+                self._add.update(add)
+                self._del.update(dele)
+            raise
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            # A missed ping is retried; the server tolerates ping_count - 1 misses.
+            with contextlib.suppress(RpcError):
+                self.ping()
+
+    def stop(self) -> None:
+        """Stop pinging (what a crashed client does)."""
+        self._stop.set()
+
+
+# --------------------------------------------------------------------------- exporters
+class _Exporter:
+    """What the client knows about one remote OXID."""
+
+    def __init__(self, oxid: int, binding: str, ipid_rem_unknown: uuid.UUID,
+                 pinger: _Pinger) -> None:
+        self.oxid = oxid
+        self.binding = binding
+        self.ipid_rem_unknown = ipid_rem_unknown
+        self.pinger = pinger
+        self.resolver_dsa = DualStringArray()
+        self._rem: SyncProxy | None = None
+        self.proxies: dict[uuid.UUID, ComPtr] = {}
+
+    def rem_unknown(self) -> SyncProxy:
+        if self._rem is None:
+            self._rem = SyncProxy(self.binding, orpc_interface(dcom_idl().IRemUnknown2),
+                                  object_uuid=self.ipid_rem_unknown)
+        return self._rem
+
+    def proxy(self, iid: uuid.UUID, std: StdObjRef, spec: t.Interface | None) -> ComPtr:
+        with _lock:
+            p = self.proxies.get(std.ipid)
+            if p is not None and p._local > 0:
+                p._remote += std.cPublicRefs
+                p._local += 1
+                return p
+            p = ComPtr(self, iid, std, spec if spec is not None else _spec_for(iid))
+            self.proxies[std.ipid] = p
+            if not std.flags & 0x1000:  # SORF_NOPING
+                self.pinger.hold(std.oid)
+            return p
+
+
+_EXPORTERS: dict[int, _Exporter] = {}
+_PINGERS: dict[str, _Pinger] = {}
+
+
+def _pinger(resolver: str, period: float | None) -> _Pinger:
+    with _lock:
+        p = _PINGERS.get(resolver)
+        if p is None or p._stop.is_set():
+            p = _PINGERS[resolver] = _Pinger(resolver, DEFAULT_PING_PERIOD
+                                             if period is None else period)
+        return p
+
+
+def _pick_binding(dsa: DualStringArray, prefer_host: str | None) -> str:
+    addrs = dsa.tcp_bindings()
+    if not addrs:
+        raise COMError(hr.RPC_E_INVALID_OXID, "the exporter has no ncacn_ip_tcp binding")
+    if prefer_host:
+        for a in addrs:
+            if a.split("[", 1)[0].lower() == prefer_host.lower():
+                return f"ncacn_ip_tcp:{a}"
+    return f"ncacn_ip_tcp:{addrs[0]}"
+
+
+def _exporter_for(oxid: int, dsa: DualStringArray, ipid_rem: uuid.UUID, resolver: str,
+                  host: str | None, ping_period: float | None) -> _Exporter:
+    with _lock:
+        ex = _EXPORTERS.get(oxid)
+        if ex is None:
+            ex = _EXPORTERS[oxid] = _Exporter(oxid, _pick_binding(dsa, host), ipid_rem,
+                                              _pinger(resolver, ping_period))
+        return ex
+
+
+# --------------------------------------------------------------------------- proxies
+class _Method:
+    __slots__ = ("_op", "_ptr", "_shape")
+
+    def __init__(self, ptr: ComPtr, op: t.Operation) -> None:
+        self._ptr, self._op, self._shape = ptr, op, op_shape(op)
+
+    def __call__(self, *args: Any) -> Any:
+        return self._ptr._call(self._op, self._shape, args)
+
+    def __repr__(self) -> str:
+        return f"<COM method {self._ptr._spec_name}.{self._op.name}>"
+
+
+class ComPtr:
+    """A client proxy for one interface of a remote object (one IPID)."""
+
+    def __init__(self, exporter: _Exporter, iid: uuid.UUID, std: StdObjRef,
+                 spec: t.Interface | None) -> None:
+        self._exporter = exporter
+        self._iid = iid
+        self._std = std
+        self._spec = spec
+        self._wire = orpc_interface(spec) if spec is not None and spec.object else None
+        self._remote = std.cPublicRefs
+        self._local = 1
+        self._sync: SyncProxy | None = None
+        self._methods: dict[str, _Method] = {}
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def iid(self) -> uuid.UUID:
+        return self._iid
+
+    @property
+    def ipid(self) -> uuid.UUID:
+        return self._std.ipid
+
+    @property
+    def oid(self) -> int:
+        return self._std.oid
+
+    @property
+    def oxid(self) -> int:
+        return self._std.oxid
+
+    @property
+    def _spec_name(self) -> str:
+        return self._spec.name if self._spec is not None else str(self._iid)
+
+    def _com_objref_(self) -> bytes:
+        """Re-marshal this pointer (no references transferred)."""
+        s = self._std
+        return ObjRefStandard(self._iid, StdObjRef(s.flags, 0, s.oxid, s.oid, s.ipid),
+                              self._exporter.resolver_dsa).pack()
+
+    # -- IUnknown --------------------------------------------------------------------------
+    def QueryInterface(self, interface: Any) -> ComPtr:
+        """RemQueryInterface for one interface (a model or an IID); COMError on failure."""
+        iid, spec = _iid_of(interface)
+        self._check_alive()
+        rem = self._exporter.rem_unknown()
+        code, _that, results = rem.RemQueryInterface(orpcthis(), self._std.ipid, QI_REFS, 1,
+                                                     [iid])
+        res = results[0] if results else None
+        if unsigned(code) != hr.S_OK or res is None or unsigned(res.hResult) != hr.S_OK:
+            failed = res.hResult if res is not None else code
+            raise COMError(unsigned(failed) or hr.E_NOINTERFACE)
+        s = res.std
+        return self._exporter.proxy(iid, StdObjRef(s.flags, s.cPublicRefs, s.oxid, s.oid,
+                                                   s.ipid), spec)
+
+    def AddRef(self) -> int:
+        self._check_alive()
+        self._local += 1
+        return self._local
+
+    def Release(self) -> int:
+        """Drop a local reference; the last one returns the remote ones (RemRelease)."""
+        self._check_alive()
+        self._local -= 1
+        if self._local > 0:
+            return self._local
+        ex = self._exporter
+        with _lock:
+            if ex.proxies.get(self._std.ipid) is self:
+                del ex.proxies[self._std.ipid]
+        if not self._std.flags & 0x1000:
+            ex.pinger.drop(self._std.oid)
+        m = dcom_idl()
+        try:
+            if self._remote > 0:
+                ex.rem_unknown().RemRelease(orpcthis(), 1, [m.REMINTERFACEREF(
+                    ipid=self._std.ipid, cPublicRefs=self._remote, cPrivateRefs=0)])
+        finally:
+            self._remote = 0
+            if self._sync is not None:
+                self._sync.close()
+                self._sync = None
+        return 0
+
+    def _check_alive(self) -> None:
+        if self._local <= 0:
+            raise COMError(hr.CO_E_OBJNOTCONNECTED, "the interface pointer was released")
+
+    # -- methods ---------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> _Method:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        method = self._methods.get(name)
+        if method is None:
+            if self._wire is None:
+                raise AttributeError(f"no interface model for {self._iid}: register it "
+                                     "with dcerpc.com.register_interface")
+            try:
+                op = self._wire.operation(name)
+            except KeyError:
+                raise AttributeError(f"{self._spec_name} has no method {name!r}") from None
+            method = self._methods[name] = _Method(self, op)
+        return method
+
+    def _call(self, op: t.Operation, shape: Any, args: tuple[Any, ...]) -> Any:
+        self._check_alive()
+        if self._sync is None:
+            assert self._wire is not None
+            self._sync = SyncProxy(self._exporter.binding, self._wire,
+                                   object_uuid=self._std.ipid)
+        ins = [orpcthis(), *args]
+        fix_longs(ins, shape.long_ins)
+        for p in shape.in_ifaces:
+            v = ins[p.index]
+            if v is not None:
+                if not isinstance(v, ComPtr):
+                    raise TypeError(f"{op.name}: [in] interface pointers must be proxies "
+                                    "(the client is not an object exporter yet)")
+                ins[p.index] = v._com_objref_()
+        try:
+            result = getattr(self._sync, op.name)(*ins)
+        except RpcError as exc:
+            if exc.status is not None and unsigned(exc.status) & 0x80000000:
+                raise COMError(unsigned(exc.status), str(exc)) from None
+            raise
+        vals = list(result) if isinstance(result, tuple) else [result]
+        if op.returns is not None:
+            ret, outs = vals[0], vals[2:]
+        else:
+            ret, outs = None, vals[1:]
+        if shape.hresult and hr.FAILED(ret):
+            raise COMError(unsigned(ret))
+        named = shape.named(ins)
+        for p in shape.out_ifaces:
+            if outs[p.index] is not None:
+                outs[p.index] = _unmarshal(bytes(outs[p.index]), p.iid(named),
+                                           self._exporter)
+        if shape.hresult or op.returns is None:
+            return pack_values(outs)
+        return (ret, *outs) if outs else ret
+
+    def __enter__(self) -> ComPtr:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._local > 0:
+            self.Release()
+
+    def __repr__(self) -> str:
+        return f"<ComPtr {self._spec_name} ipid={self._std.ipid} refs={self._local}>"
+
+
+# --------------------------------------------------------------------------- unmarshal
+def _resolve(std: StdObjRef, dsa: DualStringArray) -> _Exporter:
+    """ResolveOxid2 at the OBJREF's resolver address ([MS-DCOM] 3.1.2.5.1.7)."""
+    ex = _EXPORTERS.get(std.oxid)
+    if ex is not None:
+        return ex
+    resolver = _pick_binding(dsa, None)
+    with SyncProxy(resolver, dcom_idl().IObjectExporter) as p:
+        status, bindings, ipid_rem, _hint, _ver = p.ResolveOxid2(std.oxid, 1, [7])
+    if status != 0 or bindings is None:
+        raise COMError(hr.RPC_E_INVALID_OXID, f"ResolveOxid2 failed with {status}")
+    found = DualStringArray.from_words(list(bindings.aStringArray), bindings.wSecurityOffset)
+    ex = _exporter_for(std.oxid, found, ipid_rem, resolver, None, None)
+    ex.resolver_dsa = dsa
+    return ex
+
+
+def _unmarshal(data: bytes, iid: uuid.UUID, via: _Exporter | None) -> ComPtr:
+    try:
+        ref = decode_objref(data)
+    except NdrError as exc:
+        raise COMError(hr.E_UNEXPECTED, f"bad OBJREF: {exc}") from None
+    if not isinstance(ref, ObjRefStandard):
+        raise COMError(hr.E_NOTIMPL, "only standard OBJREFs can be unmarshaled")
+    ex = via if via is not None and via.oxid == ref.std.oxid else _resolve(ref.std,
+                                                                           ref.saResAddr)
+    if not ex.resolver_dsa.string_bindings:
+        ex.resolver_dsa = ref.saResAddr
+    return ex.proxy(ref.iid or iid, ref.std, _spec_for(ref.iid))
+
+
+def unmarshal(data: bytes) -> ComPtr:
+    """A proxy from OBJREF bytes (``MInterfacePointer.abData``)."""
+    return _unmarshal(data, IID_IUnknown, None)
+
+
+# --------------------------------------------------------------------------- activation
+def _activate(clsid: Any, server: str, interfaces: list[Any], class_object: bool,
+              ping_period: float | None) -> list[ComPtr | None]:
+    from ..runtime.binding import StringBinding
+
+    pairs = [_iid_of(x) for x in interfaces] or [(IID_IUnknown, None)]
+    req = ActivationRequest(GUID(clsid), [iid for iid, _ in pairs])
+    blob = encode_request_blob(req)
+    m = dcom_idl()
+    act = m.MInterfacePointer(len(blob), blob)
+    with SyncProxy(server, m.IRemoteSCMActivator) as scm:
+        if class_object:
+            code, _that, out = scm.RemoteGetClassObject(orpcthis(flags=1), act)
+        else:
+            code, _that, out = scm.RemoteCreateInstance(orpcthis(flags=1), None, act)
+    if hr.FAILED(code):
+        raise COMError(unsigned(code))
+    if out is None:
+        raise COMError(hr.E_UNEXPECTED, "activation succeeded without properties")
+    try:
+        reply = decode_reply_blob(bytes(out.abData))
+    except NdrError as exc:
+        raise COMError(hr.E_UNEXPECTED, f"bad activation reply: {exc}") from None
+    if reply.authn_hint > 1:
+        raise COMError(hr.E_ACCESSDENIED, f"the server wants authentication level "
+                       f"{reply.authn_hint}; only RPC_C_AUTHN_LEVEL_NONE is available")
+    host = StringBinding.parse(server).network_addr
+    ex = _exporter_for(reply.oxid, reply.bindings, reply.ipid_rem_unknown, server, host,
+                       ping_period)
+    results: list[ComPtr | None] = []
+    for (iid, spec), code, data in zip(pairs, reply.hresults, reply.objrefs, strict=False):
+        if code != hr.S_OK or data is None:
+            results.append(None)
+            continue
+        ref = decode_objref(data)
+        if not isinstance(ref, ObjRefStandard):
+            raise COMError(hr.E_NOTIMPL, "only standard OBJREFs can be unmarshaled")
+        ex.resolver_dsa = ref.saResAddr
+        results.append(ex.proxy(iid, ref.std, spec))
+    return results
+
+
+def CoCreateInstanceEx(clsid: Any, server: str, interfaces: list[Any] | None = None, *,
+                       ping_period: float | None = None) -> list[ComPtr | None]:
+    """Activate ``clsid`` at ``server`` (a string binding with endpoint) asking for
+    several interfaces at once (MULTI_QI): one proxy per interface, None where the
+    object lacks it; COMError when activation fails or it has none of them."""
+    return _activate(clsid, server, list(interfaces or []), False, ping_period)
+
+
+def CoCreateInstance(clsid: Any, server: str, interface: Any = None, *,
+                     ping_period: float | None = None) -> ComPtr:
+    """Activate ``clsid`` and return one interface (IUnknown by default)."""
+    got = _activate(clsid, server, [interface if interface is not None else IID_IUnknown],
+                    False, ping_period)[0]
+    if got is None:
+        raise COMError(hr.E_NOINTERFACE)
+    return got
+
+
+def CoGetClassObject(clsid: Any, server: str, *, ping_period: float | None = None
+                     ) -> ComPtr:
+    """RemoteGetClassObject: the class's IClassFactory."""
+    from .server import _objidl
+
+    got = _activate(clsid, server, [_objidl().IClassFactory], True, ping_period)[0]
+    if got is None:
+        raise COMError(hr.E_NOINTERFACE)
+    return got
