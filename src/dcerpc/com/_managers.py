@@ -1,6 +1,6 @@
 """Managers of the DCOM RPC interfaces a COM server exports ([MS-DCOM] 3.1.2.5):
-IRemoteSCMActivator and IObjectExporter (plain RPC, ORPCTHIS/ORPCTHAT as explicit
-parameters), IRemUnknown/IRemUnknown2 and the objects' own interfaces (ORPC, IPID as
+IRemoteSCMActivator, IActivation and IObjectExporter (plain RPC, ORPCTHIS/ORPCTHAT as
+explicit parameters), IRemUnknown/IRemUnknown2 and the objects' own interfaces (ORPC, IPID as
 the object UUID). The policy lives in :class:`~dcerpc.com.server.ComServer`.
 """
 
@@ -24,7 +24,8 @@ from .hresult import COMError, signed
 if TYPE_CHECKING:
     from .server import ComServer
 
-__all__ = ["ActivatorManager", "ObjectManager", "RemUnknownManager", "ResolverManager"]
+__all__ = ["ActivatorManager", "LegacyActivatorManager", "ObjectManager", "RemUnknownManager",
+           "ResolverManager"]
 
 log = logging.getLogger("dcerpc.com")
 
@@ -71,6 +72,43 @@ class ActivatorManager:
                                 srv.authn_hint, COM_VERSION)
         blob = encode_reply_blob(reply)
         return hr.S_OK, orpcthat(), m.MInterfacePointer(len(blob), blob)
+
+
+class LegacyActivatorManager:
+    """IActivation::RemoteActivation ([MS-DCOM] 3.1.2.5.2.3.1), the pre-Windows-2000
+    activator: the same outcome as RemoteCreateInstance with plain parameters."""
+
+    def __init__(self, server: ComServer) -> None:
+        self.server = server
+
+    def RemoteActivation(self, orpcthis: Any, Clsid: uuid.UUID, pwszObjectName: Any,
+                         pObjectStorage: Any, ClientImpLevel: int, Mode: int,
+                         Interfaces: int, pIIDs: Any, cRequestedProtseqs: int,
+                         aRequestedProtseqs: Any) -> Any:
+        srv = self.server
+        m = dcom_idl()
+        iids = list(pIIDs or [])
+        words, sec = srv.oxid_bindings().words()
+        dsa = m.DUALSTRINGARRAY(wNumEntries=len(words), wSecurityOffset=sec,
+                                aStringArray=words)
+        version = m.COMVERSION(*COM_VERSION)
+        results: list[int] = []
+        refs: list[Any] = []
+        try:
+            if pwszObjectName is not None or pObjectStorage is not None:
+                raise COMError(hr.E_NOTIMPL, "persistent activation")
+            obj = srv.create_object(Clsid)
+        except COMError as exc:
+            code = signed(exc.hresult)
+            return (0, orpcthat(), srv.exporter.oxid, dsa, srv.exporter.ipid_rem_unknown,
+                    srv.authn_hint, version, code, [None] * len(iids), [code] * len(iids))
+        for iid in iids:
+            ref = srv.marshal(obj, iid)
+            results.append(signed(hr.S_OK if ref is not None else hr.E_NOINTERFACE))
+            refs.append(None if ref is None else m.MInterfacePointer(len(ref), ref))
+        overall = hr.S_OK if any(r is not None for r in refs) else hr.E_NOINTERFACE
+        return (0, orpcthat(), srv.exporter.oxid, dsa, srv.exporter.ipid_rem_unknown,
+                srv.authn_hint, version, signed(overall), refs, results)
 
 
 class ResolverManager:

@@ -308,18 +308,19 @@ class ComPtr:
                                                    s.ipid), spec)
 
     def AddRef(self) -> int:
-        self._check_alive()
-        self._local += 1
-        return self._local
+        with _lock:
+            self._check_alive()
+            self._local += 1
+            return self._local
 
     def Release(self) -> int:
         """Drop a local reference; the last one returns the remote ones (RemRelease)."""
-        self._check_alive()
-        self._local -= 1
-        if self._local > 0:
-            return self._local
         ex = self._exporter
-        with _lock:
+        with _lock:  # proxies are shared between threads; counts move under the lock
+            self._check_alive()
+            self._local -= 1
+            if self._local > 0:
+                return self._local
             if ex.proxies.get(self._std.ipid) is self:
                 del ex.proxies[self._std.ipid]
         if not self._std.flags & 0x1000:
@@ -435,8 +436,11 @@ def _unmarshal(data: bytes, iid: uuid.UUID, via: _Exporter | None) -> ComPtr:
     return ex.proxy(ref.iid or iid, ref.std, _spec_for(ref.iid))
 
 
-def unmarshal(data: bytes) -> ComPtr:
-    """A proxy from OBJREF bytes (``MInterfacePointer.abData``)."""
+def unmarshal(data: bytes, interface: Any = None) -> ComPtr:
+    """A proxy from OBJREF bytes (``MInterfacePointer.abData``); ``interface`` (a model)
+    registers the interface the OBJREF is for, when the client does not know it yet."""
+    if interface is not None:
+        register_interface(interface)
     return _unmarshal(data, IID_IUnknown, None)
 
 

@@ -2,7 +2,8 @@
 :class:`dcerpc.Server`.
 
 One endpoint serves everything a DCOM client talks to ([MS-DCOM] 3.1.2.5 / 3.2.4.1):
-IRemoteSCMActivator (activation), IObjectExporter (OXID resolution and pinging),
+IRemoteSCMActivator and IActivation (activation), IObjectExporter (OXID resolution and
+pinging),
 IRemUnknown2 on the exporter's IPID, and every registered class's ``[object]``
 interfaces, dispatched by the request's object UUID (the IPID). Windows splits these
 between rpcss (port 135) and the server process; peers only care that the bindings in
@@ -34,7 +35,13 @@ from typing import Any
 from ..aio.server import Server
 from ..runtime.binding import StringBinding
 from . import comobject
-from ._managers import ActivatorManager, ObjectManager, RemUnknownManager, ResolverManager
+from ._managers import (
+    ActivatorManager,
+    LegacyActivatorManager,
+    ObjectManager,
+    RemUnknownManager,
+    ResolverManager,
+)
 from ._orpc import dcom_idl, interface_chain, orpc_interface
 from .exporter import Exporter
 from .guids import GUID, IID_IUnknown
@@ -109,6 +116,7 @@ class ComServer:
         self._gc_task: asyncio.Task[None] | None = None
         m = dcom_idl()
         self.server.register(m.IRemoteSCMActivator, ActivatorManager(self))
+        self.server.register(m.IActivation, LegacyActivatorManager(self))
         self.server.register(m.IObjectExporter, ResolverManager(self))
         rem = RemUnknownManager(self)
         self.server.register(orpc_interface(m.IRemUnknown), rem)
