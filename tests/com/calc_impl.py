@@ -46,6 +46,10 @@ class Calc(Stats):
     def Echo(self, text: str) -> str:
         return text[::-1]
 
+    def IsSame(self, other: object) -> int:
+        # our own objects come back as themselves, whichever interface was passed
+        return int(other is self)
+
     def GetStats(self, riid: uuid.UUID) -> Stats:
         stats = Stats()
         stats.calls = self.calls

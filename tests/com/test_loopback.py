@@ -115,3 +115,31 @@ def test_stale_ipid_is_rpc_e_disconnected(com_server: ComServer, binding: str) -
         calc.Add(1, 1)
     assert info.value.hresult == hresult.RPC_E_DISCONNECTED
     assert isinstance(Calc.instances[-1], Calc)
+
+
+def test_in_interface_pointer_comes_back_as_the_object(binding: str) -> None:
+    calc, stats = CoCreateInstanceEx(CLSID_Calc, binding, [calc_idl.ICalc, calc_idl.IStats])
+    assert calc is not None and stats is not None
+    other = CoCreateInstance(CLSID_Calc, binding, calc_idl.ICalc)
+    try:
+        assert calc.IsSame(stats) == 1
+        assert calc.IsSame(calc) == 1
+        assert calc.IsSame(other) == 0
+        assert calc.IsSame(None) == 0
+        with pytest.raises(TypeError):
+            calc.IsSame(Calc())  # the client exports no objects of its own
+    finally:
+        for p in (calc, stats, other):
+            p.Release()
+
+
+def test_aggregation_is_refused(binding: str) -> None:
+    factory = CoGetClassObject(CLSID_Calc, binding)
+    calc = factory.CreateInstance(None, calc_idl.ICalc.uuid)
+    try:
+        with pytest.raises(COMError) as info:
+            factory.CreateInstance(calc, calc_idl.ICalc.uuid)
+        assert info.value.hresult == hresult.CLASS_E_NOAGGREGATION
+    finally:
+        calc.Release()
+        factory.Release()

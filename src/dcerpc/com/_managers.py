@@ -261,15 +261,17 @@ class ObjectManager:
             if entry.iid != iid:
                 raise RpcError(f"IPID {entry.ipid} is not an {self.wire.name} pointer",
                                hr.RPC_E_INVALID_IPID)
-            args = list(ins)
-            for p in shape.in_ifaces:
-                args[p.index] = srv.unmarshal(args[p.index])
+            this = ins[0]
+            if this.version.MajorVersion != COM_VERSION[0]:
+                # [MS-DCOM] 3.1.1.5.1: a major version we do not speak is refused
+                raise RpcError(f"COM version {this.version.MajorVersion}."
+                               f"{this.version.MinorVersion}", hr.RPC_E_VERSION_MISMATCH)
             impl = getattr(entry.owner.obj, op.name, None)
             if impl is None:
                 raise RpcError(f"{type(entry.owner.obj).__name__} does not implement "
                                f"{op.name}", st.nca_s_op_rng_error)
             try:
-                result = impl(*args[1:])
+                return run(impl, list(ins))
             except COMError as exc:
                 if not shape.hresult:
                     raise RpcError(str(exc), exc.hresult) from None
@@ -279,6 +281,12 @@ class ObjectManager:
             except Exception as exc:
                 log.exception("%s.%s raised", self.wire.name, op.name)
                 raise RpcError(f"{op.name}: {exc!r}", hr.RPC_E_SERVERFAULT) from None
+
+        def run(impl: Any, ins: list[Any]) -> Any:
+            args = list(ins)
+            for p in shape.in_ifaces:
+                args[p.index] = srv.unmarshal(args[p.index])
+            result = impl(*args[1:])
             n = len(shape.out_types)
             if shape.hresult:
                 outs = [] if n == 0 else [result] if n == 1 else list(result)
@@ -292,8 +300,8 @@ class ObjectManager:
             fix_longs(outs, shape.long_outs)
             if type(ret) is int and ret > 0x7FFFFFFF and op.returns is not None:
                 ret = signed(ret)
-            named = shape.named(list(ins))
-            for p in shape.out_ifaces:
+            named = shape.named(ins)
+            for p in shape.out_ifaces:  # a COMError here (E_NOINTERFACE) fails the call
                 outs[p.index] = srv.marshal_value(outs[p.index], p.iid(named))
             return (ret, orpcthat(), *outs) if op.returns is not None else \
                 pack_values([orpcthat(), *outs])

@@ -40,7 +40,7 @@ import uuid
 from typing import Any
 
 from .._sync import SyncProxy
-from ..errors import NdrError, RpcError
+from ..errors import CallFault, NdrError, RpcError
 from ..ndr import types as t
 from . import hresult as hr
 from ._marshal import fix_longs, op_shape, pack_values
@@ -375,9 +375,7 @@ class ComPtr:
         try:
             result = getattr(self._sync, op.name)(*ins)
         except RpcError as exc:
-            if exc.status is not None and unsigned(exc.status) & 0x80000000:
-                raise COMError(unsigned(exc.status), str(exc)) from None
-            raise
+            raise COMError(rpc_hresult(exc), str(exc), exc) from exc
         vals = list(result) if isinstance(result, tuple) else [result]
         if op.returns is not None:
             ret, outs = vals[0], vals[2:]
@@ -403,6 +401,20 @@ class ComPtr:
 
     def __repr__(self) -> str:
         return f"<ComPtr {self._spec_name} ipid={self._std.ipid} refs={self._local}>"
+
+
+def rpc_hresult(exc: RpcError) -> int:
+    """The HRESULT a COM proxy reports for a failed RPC: an HRESULT fault as is, any
+    other fault (``nca_s_*``) as RPC_E_SERVERFAULT, a Win32 RPC status (comm failure,
+    timeout, …) as HRESULT_FROM_WIN32 (0x800706BE for RPC_S_CALL_FAILED, as Windows)."""
+    status = unsigned(exc.status) if exc.status is not None else 0
+    if status & 0x80000000:
+        return status
+    if isinstance(exc, CallFault) and status > 0xFFFF:
+        return hr.RPC_E_SERVERFAULT
+    if 0 < status <= 0xFFFF:
+        return 0x80070000 | status
+    return hr.E_FAIL
 
 
 # --------------------------------------------------------------------------- unmarshal

@@ -29,6 +29,7 @@ __all__ = [
     "RPC_E_INVALID_IPID",
     "RPC_E_INVALID_OXID",
     "RPC_E_SERVERFAULT",
+    "RPC_E_VERSION_MISMATCH",
     "SUCCEEDED",
     "S_FALSE",
     "S_OK",
@@ -56,6 +57,7 @@ RPC_E_DISCONNECTED = 0x80010108
 RPC_E_SERVERFAULT = 0x80010105
 RPC_E_INVALID_OXID = 0x80010112
 RPC_E_INVALID_IPID = 0x80010113
+RPC_E_VERSION_MISMATCH = 0x80010110
 
 _NAMES = {v: k for k, v in globals().items()
           if isinstance(v, int) and k.isupper() and "_" in k and not k.startswith("_")}
