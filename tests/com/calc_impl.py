@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 
@@ -54,3 +55,20 @@ class Calc(Stats):
         stats = Stats()
         stats.calls = self.calls
         return stats
+
+
+CLSID_AsyncCalc = uuid.UUID("7f0c9a52-3d1e-4b6a-9c57-2e8d4f1a6c02")
+
+
+class AsyncCalc:
+    """``async def`` methods run on the server's event loop."""
+
+    _com_interfaces_ = [calc_idl.ICalc]
+
+    async def Add(self, a: int, b: int) -> int:
+        await asyncio.sleep(0)
+        return a + b
+
+    async def Fail(self, hr: int) -> None:
+        await asyncio.sleep(0)
+        raise COMError(hr)

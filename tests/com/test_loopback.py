@@ -15,7 +15,7 @@ from dcerpc.com import (
     hresult,
 )
 
-from .calc_impl import Calc, CLSID_Calc, calc_idl
+from .calc_impl import AsyncCalc, Calc, CLSID_AsyncCalc, CLSID_Calc, calc_idl
 
 
 def test_activate_call_qi_release(com_server: ComServer, binding: str) -> None:
@@ -143,3 +143,15 @@ def test_aggregation_is_refused(binding: str) -> None:
     finally:
         calc.Release()
         factory.Release()
+
+
+def test_async_def_methods(com_server: ComServer, binding: str) -> None:
+    com_server.register_class(CLSID_AsyncCalc, AsyncCalc)
+    calc = CoCreateInstance(CLSID_AsyncCalc, binding, calc_idl.ICalc)
+    try:
+        assert calc.Add(30, 12) == 42
+        with pytest.raises(COMError) as info:
+            calc.Fail(0x8007000E)
+        assert info.value.hresult == hresult.E_OUTOFMEMORY
+    finally:
+        calc.Release()

@@ -6,6 +6,7 @@ the object UUID). The policy lives in :class:`~dcerpc.com.server.ComServer`.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -270,23 +271,37 @@ class ObjectManager:
             if impl is None:
                 raise RpcError(f"{type(entry.owner.obj).__name__} does not implement "
                                f"{op.name}", st.nca_s_op_rng_error)
+            ins_l = list(ins)
             try:
-                return run(impl, list(ins))
-            except COMError as exc:
+                args = list(ins)
+                for p in shape.in_ifaces:
+                    args[p.index] = srv.unmarshal(args[p.index])
+                result = impl(*args[1:])
+                if inspect.isawaitable(result):
+                    # an ``async def`` method: the server awaits this on its loop
+                    return finish_later(result, ins_l)
+                return answer(result, ins_l)
+            except Exception as exc:
+                return failed(exc)
+
+        async def finish_later(awaitable: Any, ins: list[Any]) -> Any:
+            try:
+                return answer(await awaitable, ins)
+            except Exception as exc:
+                return failed(exc)
+
+        def failed(exc: Exception) -> Any:
+            if isinstance(exc, COMError):
                 if not shape.hresult:
                     raise RpcError(str(exc), exc.hresult) from None
                 return (signed(exc.hresult), orpcthat(), *shape.failure_outs())
-            except RpcError:
-                raise
-            except Exception as exc:
-                log.exception("%s.%s raised", self.wire.name, op.name)
-                raise RpcError(f"{op.name}: {exc!r}", hr.RPC_E_SERVERFAULT) from None
+            if isinstance(exc, RpcError):
+                raise exc
+            log.error("%s.%s raised", self.wire.name, op.name,
+                      exc_info=(type(exc), exc, exc.__traceback__))
+            raise RpcError(f"{op.name}: {exc!r}", hr.RPC_E_SERVERFAULT) from None
 
-        def run(impl: Any, ins: list[Any]) -> Any:
-            args = list(ins)
-            for p in shape.in_ifaces:
-                args[p.index] = srv.unmarshal(args[p.index])
-            result = impl(*args[1:])
+        def answer(result: Any, ins: list[Any]) -> Any:
             n = len(shape.out_types)
             if shape.hresult:
                 outs = [] if n == 0 else [result] if n == 1 else list(result)
