@@ -21,6 +21,14 @@ from .calc_impl import Calc, CLSID_Calc, calc_idl
 pytestmark = pytest.mark.interop
 
 
+@pytest.fixture(autouse=True)
+def _fresh_impacket_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dcomrt keeps connections and ping sets in class attributes keyed by target
+    monkeypatch.setattr(dcomrt.INTERFACE, "CONNECTIONS", {})
+    for name in ("OID_ADD", "OID_DEL", "OID_SET", "PORTMAPS"):
+        monkeypatch.setattr(dcomrt.DCOMConnection, name, {})
+
+
 def _iid(spec: object) -> bytes:
     return uuidtup_to_bin((str(spec.uuid), "0.0"))  # type: ignore[attr-defined]
 
@@ -98,3 +106,30 @@ def test_tshark_dissects_the_dcom_exchange(com_server: ComServer, activation_por
     assert "RemoteCreateInstance response" in info, info
     assert "RemQueryInterface response" in info, info
     assert "RemRelease response" in info, info
+
+
+def test_impacket_pings_keep_objects_alive(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    srv = ComServer("ncacn_ip_tcp:127.0.0.1[0]", ping_period=10, ping_count=2,
+                    clock=lambda: now[0])
+    srv.register_class(CLSID_Calc, Calc)
+    srv.start_background()
+    port = int(srv.bindings[0].endpoint)
+    monkeypatch.setattr(transport.TCPTransport.__init__, "__defaults__", (port,))
+    dcom = dcomrt.DCOMConnection("127.0.0.1", authLevel=RPC_C_AUTHN_LEVEL_NONE,
+                                 oxidResolver=True)
+    try:
+        dcom.CoCreateInstanceEx(CLSID_Calc.bytes_le, calc_idl.ICalc.uuid.bytes_le)
+        for _ in range(4):  # impacket's timer would do this every 120 s
+            dcomrt.DCOMConnection.PINGTIMER.cancel()
+            dcomrt.DCOMConnection.pingServer()  # ComplexPing first, then SimplePing
+            assert srv.exporter.ping_sets == 1
+            now[0] += 15
+            assert srv.exporter.collect() == []
+        now[0] += 21  # impacket stops pinging
+        assert len(srv.exporter.collect()) == 1
+    finally:
+        if dcomrt.DCOMConnection.PINGTIMER is not None:
+            dcomrt.DCOMConnection.PINGTIMER.cancel()
+        dcom.disconnect()
+        srv.stop_background(1.0)

@@ -14,6 +14,7 @@ from dcerpc.com import (
     ComServer,
     hresult,
 )
+from dcerpc.com.client import _EXPORTERS
 
 from .calc_impl import AsyncCalc, Calc, CLSID_AsyncCalc, CLSID_Calc, calc_idl
 
@@ -36,6 +37,7 @@ def test_activate_call_qi_release(com_server: ComServer, binding: str) -> None:
     assert len(exp.objects) == 1  # IStats still holds the object
     assert stats.Release() == 0
     assert exp.objects == {} and exp.ipids == {}
+    assert exp.oxid not in _EXPORTERS  # the client forgot the exporter with its last proxy
     with pytest.raises(COMError) as info:
         calc.Add(1, 1)
     assert info.value.hresult == hresult.CO_E_OBJNOTCONNECTED

@@ -187,6 +187,16 @@ class _Exporter:
                                   object_uuid=self.ipid_rem_unknown)
         return self._rem
 
+    def forget_if_unused(self) -> None:
+        """No proxy left: drop the exporter (and its IRemUnknown connection share)."""
+        with _lock:
+            if self.proxies or _EXPORTERS.get(self.oxid) is not self:
+                return
+            del _EXPORTERS[self.oxid]
+            rem, self._rem = self._rem, None
+        if rem is not None:
+            rem.close()
+
     def proxy(self, iid: uuid.UUID, std: StdObjRef, spec: t.Interface | None) -> ComPtr:
         with _lock:
             p = self.proxies.get(std.ipid)
@@ -335,6 +345,7 @@ class ComPtr:
             if self._sync is not None:
                 self._sync.close()
                 self._sync = None
+            ex.forget_if_unused()
         return 0
 
     def _check_alive(self) -> None:
