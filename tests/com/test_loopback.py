@@ -157,3 +157,24 @@ def test_async_def_methods(com_server: ComServer, binding: str) -> None:
         assert info.value.hresult == hresult.E_OUTOFMEMORY
     finally:
         calc.Release()
+
+
+def test_com_over_ncalrpc(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DCERPC_LRPC_DIR", str(tmp_path))
+    endpoint = f"com-{uuid.uuid4().hex[:8]}"
+    srv = ComServer(f"ncalrpc:[{endpoint}]", "ncacn_ip_tcp:127.0.0.1[0]")
+    srv.register_class(CLSID_Calc, Calc)
+    srv.start_background()
+    try:
+        dsa = srv.oxid_bindings().rpc_bindings()
+        assert f"ncalrpc:[{endpoint}]" in dsa and any(b.startswith("ncacn_ip_tcp:") for b in dsa)
+        calc, stats = CoCreateInstanceEx(CLSID_Calc, f"ncalrpc:[{endpoint}]",
+                                         [calc_idl.ICalc, calc_idl.IStats])
+        assert calc is not None and stats is not None
+        assert calc._exporter.binding == f"ncalrpc:[{endpoint}]"  # same protseq as activation
+        assert calc.Add(1, 2) == 3 and stats.Count() == 1
+        calc.Release()
+        stats.Release()
+        assert srv.exporter.objects == {}
+    finally:
+        srv.stop_background(1.0)

@@ -42,6 +42,7 @@ from typing import Any
 from .._sync import SyncProxy
 from ..errors import CallFault, NdrError, RpcError
 from ..ndr import types as t
+from ..runtime.binding import StringBinding
 from . import hresult as hr
 from ._marshal import fix_longs, op_shape, pack_values
 from ._orpc import dcom_idl, orpc_interface, orpcthis
@@ -224,23 +225,29 @@ def _pinger(resolver: str, period: float | None) -> _Pinger:
         return p
 
 
-def _pick_binding(dsa: DualStringArray, prefer_host: str | None) -> str:
-    addrs = dsa.tcp_bindings()
-    if not addrs:
-        raise COMError(hr.RPC_E_INVALID_OXID, "the exporter has no ncacn_ip_tcp binding")
-    if prefer_host:
-        for a in addrs:
-            if a.split("[", 1)[0].lower() == prefer_host.lower():
-                return f"ncacn_ip_tcp:{a}"
-    return f"ncacn_ip_tcp:{addrs[0]}"
+def _pick_binding(dsa: DualStringArray, prefer: StringBinding | None) -> str:
+    """The exporter binding to use: one with the protocol sequence (and, for TCP, the
+    host) the client reached the server with, else the first we can speak (impacket
+    matches the host the same way, protocol-digest §7.4)."""
+    choices = dsa.rpc_bindings()
+    if not choices:
+        raise COMError(hr.RPC_E_INVALID_OXID, "the exporter has no binding we can use")
+    if prefer is not None:
+        for c in choices:
+            b = StringBinding.parse(c)
+            if b.protseq == prefer.protseq.lower() and (
+                    b.protseq != "ncacn_ip_tcp"
+                    or b.network_addr.lower() == prefer.network_addr.lower()):
+                return c
+    return choices[0]
 
 
 def _exporter_for(oxid: int, dsa: DualStringArray, ipid_rem: uuid.UUID, resolver: str,
-                  host: str | None, ping_period: float | None) -> _Exporter:
+                  prefer: StringBinding | None, ping_period: float | None) -> _Exporter:
     with _lock:
         ex = _EXPORTERS.get(oxid)
         if ex is None:
-            ex = _EXPORTERS[oxid] = _Exporter(oxid, _pick_binding(dsa, host), ipid_rem,
+            ex = _EXPORTERS[oxid] = _Exporter(oxid, _pick_binding(dsa, prefer), ipid_rem,
                                               _pinger(resolver, ping_period))
         return ex
 
@@ -470,8 +477,6 @@ def unmarshal(data: bytes, interface: Any = None) -> ComPtr:
 # --------------------------------------------------------------------------- activation
 def _activate(clsid: Any, server: str, interfaces: list[Any], class_object: bool,
               ping_period: float | None) -> list[ComPtr | None]:
-    from ..runtime.binding import StringBinding
-
     pairs = [_iid_of(x) for x in interfaces] or [(IID_IUnknown, None)]
     req = ActivationRequest(GUID(clsid), [iid for iid, _ in pairs])
     blob = encode_request_blob(req)
@@ -493,9 +498,8 @@ def _activate(clsid: Any, server: str, interfaces: list[Any], class_object: bool
     if reply.authn_hint > 1:
         raise COMError(hr.E_ACCESSDENIED, f"the server wants authentication level "
                        f"{reply.authn_hint}; only RPC_C_AUTHN_LEVEL_NONE is available")
-    host = StringBinding.parse(server).network_addr
-    ex = _exporter_for(reply.oxid, reply.bindings, reply.ipid_rem_unknown, server, host,
-                       ping_period)
+    ex = _exporter_for(reply.oxid, reply.bindings, reply.ipid_rem_unknown, server,
+                       StringBinding.parse(server), ping_period)
     results: list[ComPtr | None] = []
     for (iid, spec), code, data in zip(pairs, reply.hresults, reply.objrefs, strict=False):
         if code != hr.S_OK or data is None:

@@ -51,6 +51,8 @@ SORF_NOPING = 0x1000
 #: [MS-DCOM] 2.2.19.3 / C706 Appendix I: protocol tower ids in STRINGBINDINGs.
 TOWER_NCACN_IP_TCP = 0x07
 TOWER_NCALRPC = 0x10
+#: The protocol sequences we speak, by tower id.
+TOWER_PROTSEQ = {TOWER_NCACN_IP_TCP: "ncacn_ip_tcp", TOWER_NCALRPC: "ncalrpc"}
 
 _HEAD = struct.Struct("<II16s")
 _STD = struct.Struct("<IIQQ16s")
@@ -129,6 +131,16 @@ class DualStringArray:
         """``host[port]`` network addresses of the ncacn_ip_tcp string bindings."""
         return [sb.aNetworkAddr for sb in self.string_bindings
                 if sb.wTowerId == TOWER_NCACN_IP_TCP]
+
+    def rpc_bindings(self) -> list[str]:
+        """The string bindings we can connect to (``ncacn_ip_tcp:host[port]``,
+        ``ncalrpc:[endpoint]``), in the array's order."""
+        out = []
+        for sb in self.string_bindings:
+            protseq = TOWER_PROTSEQ.get(sb.wTowerId)
+            if protseq is not None:
+                out.append(f"{protseq}:{sb.aNetworkAddr}")
+        return out
 
 
 def _utf16z(text: str) -> list[int]:

@@ -48,6 +48,7 @@ from .guids import GUID, IID_IUnknown
 from .hresult import REGDB_E_CLASSNOTREG, COMError
 from .objref import (
     TOWER_NCACN_IP_TCP,
+    TOWER_NCALRPC,
     DualStringArray,
     ObjRefStandard,
     SecurityBinding,
@@ -150,12 +151,17 @@ class ComServer:
 
     # -- marshaling ------------------------------------------------------------------
     def oxid_bindings(self) -> DualStringArray:
-        """Where this exporter's objects are (ncacn_ip_tcp ``host[port]`` entries)."""
+        """Where this exporter's objects are (``host[port]`` for ncacn_ip_tcp, ``[name]``
+        for ncalrpc, [MS-DCOM] 2.2.19.3)."""
         entries = []
         for b in self.server.bindings:
-            if b.protseq.lower() == "ncacn_ip_tcp":
+            protseq = b.protseq.lower()
+            if protseq == "ncacn_ip_tcp":
                 entries.append(DsaStringBinding(TOWER_NCACN_IP_TCP,
                                                 f"{b.network_addr}[{b.endpoint}]"))
+            elif protseq == "ncalrpc":
+                # a local endpoint: only clients on this machine can use it
+                entries.append(DsaStringBinding(TOWER_NCALRPC, f"[{b.endpoint}]"))
         return DualStringArray(tuple(entries), self.security_bindings)
 
     resolver_bindings = oxid_bindings  # the resolver is served on the same endpoints
