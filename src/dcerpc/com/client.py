@@ -314,8 +314,15 @@ class ComPtr:
         iid, spec = _iid_of(interface)
         self._check_alive()
         rem = self._exporter.rem_unknown()
-        code, _that, results = rem.RemQueryInterface(orpcthis(), self._std.ipid, QI_REFS, 1,
-                                                     [iid])
+        try:
+            code, _that, results = rem.RemQueryInterface(orpcthis(), self._std.ipid, QI_REFS,
+                                                         1, [iid])
+        except RpcError as exc:
+            raise COMError(rpc_hresult(exc), str(exc), exc) from exc
+        return self._qi_result(iid, spec, code, results)
+
+    def _qi_result(self, iid: uuid.UUID, spec: t.Interface | None, code: int,
+                   results: Any) -> ComPtr:
         res = results[0] if results else None
         if unsigned(code) != hr.S_OK or res is None or unsigned(res.hResult) != hr.S_OK:
             failed = res.hResult if res is not None else code
@@ -332,28 +339,41 @@ class ComPtr:
 
     def Release(self) -> int:
         """Drop a local reference; the last one returns the remote ones (RemRelease)."""
+        left, refs = self._release_begin()
+        if left:
+            return left
+        try:
+            if refs:
+                self._exporter.rem_unknown().RemRelease(orpcthis(), 1, refs)
+        except RpcError as exc:
+            raise COMError(rpc_hresult(exc), str(exc), exc) from exc
+        finally:
+            self._release_end()
+        return 0
+
+    def _release_begin(self) -> tuple[int, list[Any]]:
+        """Count one Release down: (references left, REMINTERFACEREFs to send)."""
         ex = self._exporter
         with _lock:  # proxies are shared between threads; counts move under the lock
             self._check_alive()
             self._local -= 1
             if self._local > 0:
-                return self._local
+                return self._local, []
             if ex.proxies.get(self._std.ipid) is self:
                 del ex.proxies[self._std.ipid]
+            remote, self._remote = self._remote, 0
         if not self._std.flags & 0x1000:
             ex.pinger.drop(self._std.oid)
-        m = dcom_idl()
-        try:
-            if self._remote > 0:
-                ex.rem_unknown().RemRelease(orpcthis(), 1, [m.REMINTERFACEREF(
-                    ipid=self._std.ipid, cPublicRefs=self._remote, cPrivateRefs=0)])
-        finally:
-            self._remote = 0
-            if self._sync is not None:
-                self._sync.close()
-                self._sync = None
-            ex.forget_if_unused()
-        return 0
+        if remote <= 0:
+            return 0, []
+        return 0, [dcom_idl().REMINTERFACEREF(ipid=self._std.ipid, cPublicRefs=remote,
+                                              cPrivateRefs=0)]
+
+    def _release_end(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+        self._exporter.forget_if_unused()
 
     def _check_alive(self) -> None:
         if self._local <= 0:
@@ -381,34 +401,18 @@ class ComPtr:
             assert self._wire is not None
             self._sync = SyncProxy(self._exporter.binding, self._wire,
                                    object_uuid=self._std.ipid)
-        ins = [orpcthis(), *args]
-        fix_longs(ins, shape.long_ins)
-        for p in shape.in_ifaces:
-            v = ins[p.index]
-            if v is not None:
-                if not isinstance(v, ComPtr):
-                    raise TypeError(f"{op.name}: [in] interface pointers must be proxies "
-                                    "(the client is not an object exporter yet)")
-                ins[p.index] = v._com_objref_()
+        ins = request_ins(op, shape, args)
         try:
             result = getattr(self._sync, op.name)(*ins)
         except RpcError as exc:
             raise COMError(rpc_hresult(exc), str(exc), exc) from exc
-        vals = list(result) if isinstance(result, tuple) else [result]
-        if op.returns is not None:
-            ret, outs = vals[0], vals[2:]
-        else:
-            ret, outs = None, vals[1:]
-        if shape.hresult and hr.FAILED(ret):
-            raise COMError(unsigned(ret))
+        ret, outs = split_result(op, shape, result)
         named = shape.named(ins)
         for p in shape.out_ifaces:
             if outs[p.index] is not None:
                 outs[p.index] = _unmarshal(bytes(outs[p.index]), p.iid(named),
                                            self._exporter)
-        if shape.hresult or op.returns is None:
-            return pack_values(outs)
-        return (ret, *outs) if outs else ret
+        return shape_result(op, shape, ret, outs)
 
     def __enter__(self) -> ComPtr:
         return self
@@ -419,6 +423,40 @@ class ComPtr:
 
     def __repr__(self) -> str:
         return f"<ComPtr {self._spec_name} ipid={self._std.ipid} refs={self._local}>"
+
+
+def request_ins(op: t.Operation, shape: Any, args: tuple[Any, ...]) -> list[Any]:
+    """The wire [in] values of an ORPC call: ORPCTHIS first, HRESULT spellings mapped,
+    proxies passed as [in] interface pointers re-marshaled."""
+    ins = [orpcthis(), *args]
+    fix_longs(ins, shape.long_ins)
+    for p in shape.in_ifaces:
+        v = ins[p.index]
+        if v is not None:
+            objref = getattr(v, "_com_objref_", None)
+            if objref is None:
+                raise TypeError(f"{op.name}: [in] interface pointers must be proxies "
+                                "(the client is not an object exporter yet)")
+            ins[p.index] = objref()
+    return ins
+
+
+def split_result(op: t.Operation, shape: Any, result: Any) -> tuple[Any, list[Any]]:
+    """(return value, [out] values) of a response; a failed HRESULT raises COMError."""
+    vals = list(result) if isinstance(result, tuple) else [result]
+    if op.returns is not None:
+        ret, outs = vals[0], vals[2:]
+    else:
+        ret, outs = None, vals[1:]
+    if shape.hresult and hr.FAILED(ret):
+        raise COMError(unsigned(ret))
+    return ret, outs
+
+
+def shape_result(op: t.Operation, shape: Any, ret: Any, outs: list[Any]) -> Any:
+    if shape.hresult or op.returns is None:
+        return pack_values(outs)
+    return (ret, *outs) if outs else ret
 
 
 def rpc_hresult(exc: RpcError) -> int:
@@ -436,34 +474,51 @@ def rpc_hresult(exc: RpcError) -> int:
 
 
 # --------------------------------------------------------------------------- unmarshal
-def _resolve(std: StdObjRef, dsa: DualStringArray) -> _Exporter:
-    """ResolveOxid2 at the OBJREF's resolver address ([MS-DCOM] 3.1.2.5.1.7)."""
-    ex = _EXPORTERS.get(std.oxid)
-    if ex is not None:
-        return ex
-    resolver = _pick_binding(dsa, None)
-    with SyncProxy(resolver, dcom_idl().IObjectExporter) as p:
-        status, bindings, ipid_rem, _hint, _ver = p.ResolveOxid2(std.oxid, 1, [7])
-    if status != 0 or bindings is None:
-        raise COMError(hr.RPC_E_INVALID_OXID, f"ResolveOxid2 failed with {status}")
-    found = DualStringArray.from_words(list(bindings.aStringArray), bindings.wSecurityOffset)
-    ex = _exporter_for(std.oxid, found, ipid_rem, resolver, None, None)
-    ex.resolver_dsa = dsa
-    return ex
-
-
-def _unmarshal(data: bytes, iid: uuid.UUID, via: _Exporter | None) -> ComPtr:
+def decode_standard(data: bytes) -> ObjRefStandard:
     try:
         ref = decode_objref(data)
     except NdrError as exc:
         raise COMError(hr.E_UNEXPECTED, f"bad OBJREF: {exc}") from None
     if not isinstance(ref, ObjRefStandard):
         raise COMError(hr.E_NOTIMPL, "only standard OBJREFs can be unmarshaled")
-    ex = via if via is not None and via.oxid == ref.std.oxid else _resolve(ref.std,
-                                                                           ref.saResAddr)
+    return ref
+
+
+def known_exporter(ref: ObjRefStandard, via: _Exporter | None) -> _Exporter | None:
+    if via is not None and via.oxid == ref.std.oxid:
+        return via
+    return _EXPORTERS.get(ref.std.oxid)
+
+
+def resolved_exporter(ref: ObjRefStandard, resolver: str, result: Any) -> _Exporter:
+    """The exporter from a ResolveOxid2 answer ([MS-DCOM] 3.1.2.5.1.7)."""
+    status, bindings, ipid_rem, _hint, _ver = result
+    if status != 0 or bindings is None:
+        raise COMError(hr.RPC_E_INVALID_OXID, f"ResolveOxid2 failed with {status}")
+    found = DualStringArray.from_words(list(bindings.aStringArray), bindings.wSecurityOffset)
+    ex = _exporter_for(ref.std.oxid, found, ipid_rem, resolver, None, None)
+    ex.resolver_dsa = ref.saResAddr
+    return ex
+
+
+def proxy_from(ex: _Exporter, ref: ObjRefStandard, iid: uuid.UUID) -> ComPtr:
     if not ex.resolver_dsa.string_bindings:
         ex.resolver_dsa = ref.saResAddr
     return ex.proxy(ref.iid or iid, ref.std, _spec_for(ref.iid))
+
+
+def _unmarshal(data: bytes, iid: uuid.UUID, via: _Exporter | None) -> ComPtr:
+    ref = decode_standard(data)
+    ex = known_exporter(ref, via)
+    if ex is None:
+        resolver = _pick_binding(ref.saResAddr, None)
+        try:
+            with SyncProxy(resolver, dcom_idl().IObjectExporter) as p:
+                result = p.ResolveOxid2(ref.std.oxid, 1, [7])
+        except RpcError as exc:
+            raise COMError(rpc_hresult(exc), str(exc), exc) from exc
+        ex = resolved_exporter(ref, resolver, result)
+    return proxy_from(ex, ref, iid)
 
 
 def unmarshal(data: bytes, interface: Any = None) -> ComPtr:
@@ -475,18 +530,17 @@ def unmarshal(data: bytes, interface: Any = None) -> ComPtr:
 
 
 # --------------------------------------------------------------------------- activation
-def _activate(clsid: Any, server: str, interfaces: list[Any], class_object: bool,
-              ping_period: float | None) -> list[ComPtr | None]:
+def activation_args(clsid: Any, interfaces: list[Any]
+                    ) -> tuple[list[tuple[uuid.UUID, t.Interface | None]], Any]:
+    """The requested (IID, model) pairs and the ``pActProperties`` to send."""
     pairs = [_iid_of(x) for x in interfaces] or [(IID_IUnknown, None)]
-    req = ActivationRequest(GUID(clsid), [iid for iid, _ in pairs])
-    blob = encode_request_blob(req)
-    m = dcom_idl()
-    act = m.MInterfacePointer(len(blob), blob)
-    with SyncProxy(server, m.IRemoteSCMActivator) as scm:
-        if class_object:
-            code, _that, out = scm.RemoteGetClassObject(orpcthis(flags=1), act)
-        else:
-            code, _that, out = scm.RemoteCreateInstance(orpcthis(flags=1), None, act)
+    blob = encode_request_blob(ActivationRequest(GUID(clsid), [iid for iid, _ in pairs]))
+    return pairs, dcom_idl().MInterfacePointer(len(blob), blob)
+
+
+def activation_proxies(code: int, out: Any, pairs: list[tuple[uuid.UUID, Any]], server: str,
+                       ping_period: float | None) -> list[ComPtr | None]:
+    """The proxies of an activation answer (see :func:`CoCreateInstanceEx`)."""
     if hr.FAILED(code):
         raise COMError(unsigned(code))
     if out is None:
@@ -501,16 +555,30 @@ def _activate(clsid: Any, server: str, interfaces: list[Any], class_object: bool
     ex = _exporter_for(reply.oxid, reply.bindings, reply.ipid_rem_unknown, server,
                        StringBinding.parse(server), ping_period)
     results: list[ComPtr | None] = []
-    for (iid, spec), code, data in zip(pairs, reply.hresults, reply.objrefs, strict=False):
-        if code != hr.S_OK or data is None:
+    for (iid, spec), code_i, data in zip(pairs, reply.hresults, reply.objrefs, strict=False):
+        if code_i != hr.S_OK or data is None:
             results.append(None)
             continue
-        ref = decode_objref(data)
-        if not isinstance(ref, ObjRefStandard):
-            raise COMError(hr.E_NOTIMPL, "only standard OBJREFs can be unmarshaled")
+        ref = decode_standard(data)
         ex.resolver_dsa = ref.saResAddr
         results.append(ex.proxy(iid, ref.std, spec))
+    if pairs and all(r is None for r in results):
+        raise COMError(hr.E_NOINTERFACE)
     return results
+
+
+def _activate(clsid: Any, server: str, interfaces: list[Any], class_object: bool,
+              ping_period: float | None) -> list[ComPtr | None]:
+    pairs, act = activation_args(clsid, interfaces)
+    try:
+        with SyncProxy(server, dcom_idl().IRemoteSCMActivator) as scm:
+            if class_object:
+                code, _that, out = scm.RemoteGetClassObject(orpcthis(flags=1), act)
+            else:
+                code, _that, out = scm.RemoteCreateInstance(orpcthis(flags=1), None, act)
+    except RpcError as exc:
+        raise COMError(rpc_hresult(exc), str(exc), exc) from exc
+    return activation_proxies(code, out, pairs, server, ping_period)
 
 
 def CoCreateInstanceEx(clsid: Any, server: str, interfaces: list[Any] | None = None, *,
