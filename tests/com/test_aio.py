@@ -59,4 +59,8 @@ def test_async_activation_errors(binding: str) -> None:
         async with await com_aio.CoCreateInstance(CLSID_Calc, binding, calc_idl.ICalc) as c:
             assert await c.Add(2, 2) == 4
         assert c.ptr._local == 0  # released on exit
+        factory = await com_aio.CoGetClassObject(CLSID_Calc, binding)
+        made = await factory.CreateInstance(None, calc_idl.ICalc.uuid)
+        assert await made.Add(5, 5) == 10
+        assert await made.Release() == 0 and await factory.Release() == 0
     run(main())

@@ -4,7 +4,8 @@ Server: :class:`ComServer` hosts Python COM classes (``_com_interfaces_`` + meth
 IDL name, :mod:`.comobject`). Client: :func:`CoCreateInstanceEx` / :func:`CoCreateInstance`
 / :func:`CoGetClassObject` return :class:`ComPtr` proxies with the interface's methods,
 ``QueryInterface``, ``AddRef`` and ``Release``. Failures are :class:`COMError` with an
-unsigned ``hresult``. See ``docs/com.md``.
+unsigned ``hresult``. :mod:`dcerpc.com.aio` is the asyncio face of the client. See
+``docs/com.md``.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from typing import Any
 
 from ..ndr import types as t
 
-__all__ = ["COM_VERSION", "dcom_idl", "interface_chain", "orpc_interface", "orpcthat",
-           "orpcthis"]
+__all__ = ["COM_VERSION", "dcom_idl", "interface_chain", "objidl_idl", "orpc_interface",
+           "orpcthat", "orpcthis"]
 
 #: The COM version we speak and announce: 5.7 ([MS-DCOM] 1.7, what Windows and impacket use).
 COM_VERSION = (5, 7)
@@ -38,6 +38,14 @@ def dcom_idl() -> ModuleType:
     from .. import idl
 
     return idl.load(os.path.join(_INCLUDE, "ms-dcom.idl"))
+
+
+@functools.cache
+def objidl_idl() -> ModuleType:
+    """The shipped ``objidl.idl`` compiled (IClassFactory and the local interfaces)."""
+    from .. import idl
+
+    return idl.load(os.path.join(_INCLUDE, "objidl.idl"))
 
 
 def orpcthis(flags: int = 0, cid: uuid.UUID | None = None) -> Any:

@@ -23,7 +23,7 @@ from ..errors import RpcError
 from ..ndr import types as t
 from . import hresult as hr
 from ._marshal import op_shape
-from ._orpc import dcom_idl, orpc_interface, orpcthis
+from ._orpc import dcom_idl, objidl_idl, orpc_interface, orpcthis
 from .client import (
     QI_REFS,
     ComPtr,
@@ -44,7 +44,8 @@ from .client import (
 from .guids import IID_IUnknown
 from .hresult import COMError
 
-__all__ = ["AsyncComPtr", "CoCreateInstance", "CoCreateInstanceEx", "unmarshal"]
+__all__ = ["AsyncComPtr", "CoCreateInstance", "CoCreateInstanceEx", "CoGetClassObject",
+           "unmarshal"]
 
 
 def _com_error(exc: RpcError) -> COMError:
@@ -214,6 +215,16 @@ async def CoCreateInstance(clsid: Any, server: str, interface: Any = None, *,
     """:func:`dcerpc.com.CoCreateInstance`, awaited."""
     got = (await _activate(clsid, server, [interface if interface is not None
                                            else IID_IUnknown], False, ping_period))[0]
+    if got is None:
+        raise COMError(hr.E_NOINTERFACE)
+    return got
+
+
+async def CoGetClassObject(clsid: Any, server: str, *,
+                           ping_period: float | None = None) -> AsyncComPtr:
+    """:func:`dcerpc.com.CoGetClassObject`, awaited."""
+    got = (await _activate(clsid, server, [objidl_idl().IClassFactory], True,
+                           ping_period))[0]
     if got is None:
         raise COMError(hr.E_NOINTERFACE)
     return got

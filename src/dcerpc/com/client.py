@@ -45,7 +45,7 @@ from ..ndr import types as t
 from ..runtime.binding import StringBinding
 from . import hresult as hr
 from ._marshal import fix_longs, op_shape, pack_values
-from ._orpc import dcom_idl, orpc_interface, orpcthis
+from ._orpc import dcom_idl, objidl_idl, orpc_interface, orpcthis
 from .actprops import ActivationRequest, decode_reply_blob, encode_request_blob
 from .guids import GUID, IID_IUnknown
 from .hresult import COMError, unsigned
@@ -602,9 +602,7 @@ def CoCreateInstance(clsid: Any, server: str, interface: Any = None, *,
 def CoGetClassObject(clsid: Any, server: str, *, ping_period: float | None = None
                      ) -> ComPtr:
     """RemoteGetClassObject: the class's IClassFactory."""
-    from .server import _objidl
-
-    got = _activate(clsid, server, [_objidl().IClassFactory], True, ping_period)[0]
+    got = _activate(clsid, server, [objidl_idl().IClassFactory], True, ping_period)[0]
     if got is None:
         raise COMError(hr.E_NOINTERFACE)
     return got

@@ -42,7 +42,7 @@ from ._managers import (
     RemUnknownManager,
     ResolverManager,
 )
-from ._orpc import dcom_idl, interface_chain, orpc_interface
+from ._orpc import dcom_idl, interface_chain, objidl_idl, orpc_interface
 from .exporter import Exporter
 from .guids import GUID, IID_IUnknown
 from .hresult import REGDB_E_CLASSNOTREG, COMError
@@ -68,7 +68,7 @@ class ClassFactory:
 
     def __init__(self, create: Callable[[], Any]) -> None:
         self._create = create
-        self._com_interfaces_ = [_objidl().IClassFactory]
+        self._com_interfaces_ = [objidl_idl().IClassFactory]
 
     def CreateInstance(self, pUnkOuter: Any, riid: uuid.UUID) -> Any:
         from .hresult import CLASS_E_NOAGGREGATION, E_NOINTERFACE
@@ -82,15 +82,6 @@ class ClassFactory:
 
     def LockServer(self, fLock: int) -> None:
         return None
-
-
-def _objidl() -> Any:
-    import os
-
-    from .. import idl
-
-    here = os.path.join(os.path.dirname(os.path.dirname(__file__)), "idl", "include")
-    return idl.load(os.path.join(here, "objidl.idl"))
 
 
 class ComServer:
@@ -122,7 +113,7 @@ class ComServer:
         rem = RemUnknownManager(self)
         self.server.register(orpc_interface(m.IRemUnknown), rem)
         self.server.register(orpc_interface(m.IRemUnknown2), rem)
-        self.register_interface(_objidl().IClassFactory)
+        self.register_interface(objidl_idl().IClassFactory)
 
     # -- registration ----------------------------------------------------------------
     def register_interface(self, spec: Any) -> None:
