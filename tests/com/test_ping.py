@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
+import dcerpc
 from dcerpc.com import CoCreateInstance, ComServer, Exporter, hresult
 from dcerpc.com.client import _PINGERS
 from dcerpc.com.exporter import OR_INVALID_SET
@@ -119,4 +124,44 @@ def test_killed_client_objects_are_collected_after_ping_timeout() -> None:
             time.sleep(0.05)
         assert srv.exporter.objects == {}  # collected by the server's timer
     finally:
+        srv.stop_background(1.0)
+
+
+_CLIENT = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from calc_impl import CLSID_Calc, calc_idl
+from dcerpc.com import CoCreateInstance
+calc = CoCreateInstance(CLSID_Calc, sys.argv[1], calc_idl.ICalc, ping_period=0.05)
+print(calc.Add(20, 22), flush=True)
+time.sleep(600)
+"""
+
+
+def test_killed_client_process_objects_are_collected(tmp_path: Path) -> None:
+    srv = ComServer("ncacn_ip_tcp:127.0.0.1[0]", ping_period=1.0, ping_count=2)
+    srv.register_class(CLSID_Calc, Calc)
+    srv.start_background()
+    here = str(Path(__file__).resolve().parent)
+    src = os.path.dirname(os.path.dirname(os.path.abspath(dcerpc.__file__)))
+    proc = subprocess.Popen([sys.executable, "-c", _CLIENT, str(srv.bindings[0]), here],
+                            env={**os.environ, "PYTHONPATH": src}, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "42"
+        deadline = time.monotonic() + 60  # guards against a hang only
+        while srv.exporter.ping_sets == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert srv.exporter.ping_sets == 1  # the client's pinger made its set
+        assert len(srv.exporter.objects) == 1
+        proc.kill()  # the client dies without releasing anything
+        proc.wait(60)
+        while srv.exporter.objects and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert srv.exporter.objects == {}
+        assert srv.exporter.ping_sets == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
         srv.stop_background(1.0)
