@@ -28,7 +28,7 @@ from ._dec import top_item as dec_top
 from ._enc import Enc
 from ._enc import top_item as enc_top
 from ._layout import count_fields, elem_kind, pyname, unrange
-from ._runtime import LOW_LEVEL_ERRORS, map_decode_error, map_encode_error
+from ._runtime import LOW_LEVEL_ERRORS, decode_input, map_decode_error, map_encode_error
 
 
 def _pipe_of(T: t.NdrType) -> t.Pipe | None:
@@ -223,7 +223,7 @@ class OperationCodec:
             raise map_encode_error(exc, self.op.name) from exc
 
     def _run_dec(self, kind: str, data: bytes | bytearray | memoryview, le: bool) -> list[Any]:
-        b = data if type(data) is bytes else bytes(data)
+        b = decode_input(data)
         fn = self._fn(kind, le)
         try:
             values, pos = fn(b, 0)
