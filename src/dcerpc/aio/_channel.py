@@ -70,6 +70,12 @@ class Channel:
     def acquire_now(self, syntax: SyntaxId) -> tuple[ClientProtocol, int] | None:
         """:meth:`acquire` without waiting: None unless a bound connection with room and
         the context for ``syntax`` is at hand (the steady state of a busy pool)."""
+        conns = self.conns
+        if len(conns) == 1:  # the usual pool: no choice to make, one lookup
+            proto = conns[0]
+            p = proto.contexts.get(syntax)
+            if p is not None and proto.usable() and proto.in_flight < self._limit(proto):
+                return proto, p
         proto = self._pick(syntax)
         if proto is not None and not proto.dead:
             p = proto.contexts.get(syntax)
