@@ -160,7 +160,14 @@ class _Framer(PduReader):
         chunk, pos = self._chunk, self._pos
         if pos >= len(chunk):
             return None
-        need = self._chunk_length()
+        # _chunk_length's usual case inline (this runs once per PDU)
+        if len(chunk) - pos >= 10 and chunk[pos] == 5 and chunk[pos + 4] == 0x10 \
+                and chunk[pos + 5] == 0 \
+                and 16 <= (need := chunk[pos + 8] | chunk[pos + 9] << 8) \
+                <= self.max_frag_length:
+            pass
+        else:
+            need = self._chunk_length()
         end = pos + need if need is not None else 0
         if need is None or end > len(chunk):
             self._spill()  # wait for the rest of this PDU
