@@ -59,7 +59,8 @@ class ServerProtocol(asyncio.Protocol):
         self._flush_scheduled = False
         self._batched = 0  # replies queued since the last write
         #: True while process() drains events: replies produced meanwhile (managers run
-        #: eagerly, see aio/_eager.py) leave in the one write process() ends with.
+        #: eagerly, see aio/_eager.py) leave in writes of ``_BATCH`` replies and the one
+        #: write process() ends with.
         self._pumping = False
         self._writer = Writer()
 
@@ -172,9 +173,11 @@ class ServerProtocol(asyncio.Protocol):
         in progress on the connection (sequential calls) there is nothing to wait for:
         flush now."""
         self._batched += 1
-        if self._pumping:  # process() writes everything once it has drained the input
+        if self._batched >= _BATCH:  # full: let the client start on these meanwhile
+            self.flush()
+        elif self._pumping:  # process() writes the rest once it has drained the input
             return
-        if self._batched >= _BATCH or not self.calls:  # full, or nothing else to wait for
+        elif not self.calls:  # nothing else to wait for
             self.flush()
         elif not self._flush_scheduled:
             self._flush_scheduled = True
