@@ -13,7 +13,7 @@ from hypothesis import strategies as stt
 
 from dcerpc.errors import RemoteProtocolError
 from dcerpc.protocol._connection_base import _Framer
-from dcerpc.protocol._fragments import append_request
+from dcerpc.protocol._fragments import StubAssembler, append_request
 from dcerpc.protocol.pdu import PduReader
 
 
@@ -70,3 +70,15 @@ def test_bad_header_in_a_chunk_is_refused_at_once() -> None:
     reader = _Framer(100)
     with pytest.raises(RemoteProtocolError):
         reader.receive_data(b"\x05\x00\x00\x03\x10\x00\x00\x00\xff\x00")
+
+
+def test_views_into_large_buffers_are_copied_past_the_stub_limit() -> None:
+    # A 5000-octet fragment viewed in a 1 MiB chunk would keep the whole chunk alive:
+    # past max_stub_size (+ slack) the assembler keeps a copy, so memory stays bounded.
+    asm = StubAssembler(max_stub_size=1 << 16, max_fragments=100)
+    small_chunk, big_chunk = bytes(8000), bytes(1 << 20)
+    asm.append(memoryview(small_chunk)[:5000])
+    asm.append(memoryview(big_chunk)[:5000])
+    kinds = [type(p) for p in asm._parts]
+    assert kinds == [memoryview, bytes]
+    assert asm.take() == bytes(10000)
