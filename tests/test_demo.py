@@ -17,4 +17,21 @@ def test_demo_runs_end_to_end() -> None:
     assert "numbers=['555-0100', '555-0199']" in out
     assert "server stopped" in out
     assert "NonAsyncFunc: hello from the AsyncRPC client" in out
-    assert out.rstrip().endswith("AsyncRPC client finished with status 0")
+    assert "AsyncRPC client finished with status 0" in out
+    # then the same call through every notification type, one line each (issue 4)
+    tail = out[out.index("completed through every notification type:"):]
+    for line in ("  none/polling:   polled RpcAsyncGetCallStatus",
+                 "  event:          event signalled (True), waited on MainThread;",
+                 "  APC:            APC ran on MainThread inside SleepEx(..., TRUE) -> "
+                 "WAIT_IO_COMPLETION;",
+                 "  IOCP:           packet ok=True key=0xCAFE bytes=0x1234 overlapped='ov' "
+                 "dequeued on MainThread;",
+                 "  window message: WM_APP+1 (lParam is the state: True) dispatched on "
+                 "window-owner;",
+                 "  asyncio loop:   handler ran on the asyncio loop's thread MainThread;",
+                 "  callback:       routine ran on runtime worker "):
+        assert line in tail, line
+    assert tail.count("RpcAsyncCompleteCall -> status 0, reply None") == 7
+    assert "(issued on MainThread)" in tail
+    assert "routine ran on runtime worker MainThread" not in tail
+    assert out.rstrip().endswith("notification types finished with status 0")

@@ -16,7 +16,9 @@ ALLOWED: dict[str, set[str]] = {
     "protocol": {"ndr", "auth"},
     "auth": set(),
     "runtime": {"ndr", "idl", "protocol", "auth"},
-    "notify": {"ndr", "idl", "protocol", "auth", "runtime"},
+    # The notification targets (events, APC queues, completion ports, message queues) are
+    # the stdlib-only Win32 object modules of dcerpc.win32; notify delivers to them.
+    "notify": {"ndr", "idl", "protocol", "auth", "runtime", "win32"},
 }
 LEAVES = {"errors", "status"}  # shared leaf modules every layer may use
 IO_MODULES = {"socket", "asyncio", "threading", "time", "select", "selectors", "subprocess"}

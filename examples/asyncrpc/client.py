@@ -3,19 +3,17 @@ translated line by line onto :mod:`dcerpc.win32`.
 
     python client.py BINDING [delay_ms]      # e.g. ncacn_ip_tcp:127.0.0.1[4747] 2000
 
-``dcerpc.win32`` has no RpcStringBindingCompose/RpcBindingFromStringBinding, so the
-implicit handle ``AsyncRPC_ClientIfHandle`` is a :class:`dcerpc.Binding` built from the
-string binding.
+The implicit handle ``AsyncRPC_ClientIfHandle`` is made as the MIDL samples make it:
+RpcStringBindingCompose → RpcBindingFromStringBinding, and freed with RpcBindingFree.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
-import dcerpc
 import dcerpc.idl
-from dcerpc.errors import RpcError
 from dcerpc.win32 import (
     INFINITE,
     RPC_ASYNC_STATE,
@@ -23,7 +21,14 @@ from dcerpc.win32 import (
     CreateEvent,
     RpcAsyncCompleteCall,
     RpcAsyncInitializeHandle,
+    RpcBindingFree,
+    RpcBindingFromStringBinding,
+    RpcException,
+    RpcExceptionCode,
     RpcNotificationTypeEvent,
+    RpcStringBindingCompose,
+    RpcStringBindingParse,
+    RpcStringFree,
     WaitForSingleObject,
     sizeof,
 )
@@ -37,14 +42,30 @@ NonAsyncFunc = _stubs.NonAsyncFunc  # (hBinding, pszMessage), synchronous
 def main(binding: str, nAsychDelay: int = 1000,
          pszMessage: str = "hello from the AsyncRPC client") -> int:
     """Run the sample against ``binding``; return 0 or the failing RPC_STATUS."""
-    AsyncRPC_ClientIfHandle = dcerpc.Binding(binding)
+    status, pszUuid, pszProtocolSequence, pszNetworkAddress, pszEndpoint, pszOptions = \
+        RpcStringBindingParse(binding)
+    if status:
+        print(f"RpcStringBindingParse failed: {status}")
+        return status
+
+    status, pszStringBinding = RpcStringBindingCompose(
+        pszUuid, pszProtocolSequence, pszNetworkAddress, pszEndpoint, pszOptions)
+    if status:
+        print(f"RpcStringBindingCompose failed: {status}")
+        return status
+
+    status, AsyncRPC_ClientIfHandle = RpcBindingFromStringBinding(pszStringBinding)
+    RpcStringFree(pszStringBinding)
+    if status:
+        print(f"RpcBindingFromStringBinding failed: {status}")
+        return status
     try:
         return _run(AsyncRPC_ClientIfHandle, nAsychDelay, pszMessage)
     finally:
-        AsyncRPC_ClientIfHandle.close()
+        status, AsyncRPC_ClientIfHandle = RpcBindingFree(AsyncRPC_ClientIfHandle)
 
 
-def _run(AsyncRPC_ClientIfHandle: dcerpc.Binding, nAsychDelay: int, pszMessage: str) -> int:
+def _run(AsyncRPC_ClientIfHandle: Any, nAsychDelay: int, pszMessage: str) -> int:
     Async = RPC_ASYNC_STATE()
 
     # Initialize the handle.
@@ -62,25 +83,25 @@ def _run(AsyncRPC_ClientIfHandle: dcerpc.Binding, nAsychDelay: int, pszMessage: 
         return 1
 
     # Call an asynchronous RPC routine here
-    try:
+    try:  # RpcTryExcept
         print("\nCalling the remote procedure 'AsyncFunc'")
         AsyncFunc(Async, AsyncRPC_ClientIfHandle, nAsychDelay)
-    except RpcError as exc:  # RpcExcept(1)
-        ulCode = exc.status
+    except RpcException:  # RpcExcept(1)
+        ulCode = RpcExceptionCode()
         print(f"AsyncFunc: Run time reported exception 0x{ulCode:x} = {ulCode}")
         # No completion notification follows an exception raised by the call itself.
         return ulCode
 
     # Call a synchronous routine while
     # the asynchronous procedure is still running
-    try:
+    try:  # RpcTryExcept
         print("\nCalling the remote procedure 'NonAsyncFunc'")
         NonAsyncFunc(AsyncRPC_ClientIfHandle, pszMessage)
         print("While 'AsyncFunc' is running asynchronously,\n"
               "we still can send message to the server in the mean time.\n",
               file=sys.stderr)
-    except RpcError as exc:
-        ulCode = exc.status
+    except RpcException:  # RpcExcept(1)
+        ulCode = RpcExceptionCode()
         print(f"NonAsyncFunc: Run time reported exception 0x{ulCode:x} = {ulCode}")
 
     # The page stops here; the rest of the flow waits for the event and collects the reply.

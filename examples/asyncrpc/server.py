@@ -1,6 +1,7 @@
 """The AsyncRPC sample server: ``AsyncFunc`` is an ``[async]`` manager that completes
 after ``nAsychDelay`` milliseconds on a timer thread; ``NonAsyncFunc`` is synchronous and
-prints its message.
+prints its message.  Served the MIDL way, through :mod:`dcerpc.win32`:
+RpcServerUseProtseqEp → RpcServerRegisterIf → RpcServerListen.
 
     python server.py [BINDING]      # default ncacn_ip_tcp:127.0.0.1[0]
 """
@@ -13,9 +14,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-import dcerpc
 import dcerpc.idl
-from dcerpc.win32 import RpcAsyncCompleteCall
+from dcerpc.runtime.binding import StringBinding
+from dcerpc.win32 import (
+    RPC_C_LISTEN_MAX_CALLS_DEFAULT,
+    RPC_C_PROTSEQ_MAX_REQS_DEFAULT,
+    RpcAsyncCompleteCall,
+    RpcBindingToStringBinding,
+    RpcBindingVectorFree,
+    RpcMgmtStopServerListening,
+    RpcMgmtWaitServerListen,
+    RpcServerInqBindings,
+    RpcServerListen,
+    RpcServerRegisterIf,
+    RpcServerUnregisterIf,
+    RpcServerUseProtseqEp,
+    reset_default_server,
+)
 
 HERE = Path(__file__).resolve().parent
 # AsyncRPC.acf next to the IDL is picked up by default; naming it keeps that explicit.
@@ -57,25 +72,51 @@ class Manager:
         print(f"NonAsyncFunc: {pszMessage}", file=self.out, flush=True)
 
 
+class Listening:
+    """What :func:`serve` returns: the server is the process's default RPC server."""
+
+    def stop_background(self, timeout: float = 2.0) -> None:
+        """RpcMgmtStopServerListening + RpcMgmtWaitServerListen + RpcServerUnregisterIf,
+        then forget the endpoint so that ``serve`` may run again in this process."""
+        RpcMgmtStopServerListening(None)
+        RpcMgmtWaitServerListen()
+        RpcServerUnregisterIf(None, None, False)
+        reset_default_server()
+
+
 def serve(binding: str = DEFAULT_BINDING,
-          manager: Manager | None = None) -> tuple[dcerpc.Server, list[Any]]:
-    """Start serving AsyncRPC on a background thread; return the server and its bindings
-    (stop it with ``server.stop_background(timeout)``)."""
-    server = dcerpc.Server()
-    server.register(AsyncRPC.AsyncRPC, manager if manager is not None else Manager())
-    server.listen(binding)
-    return server, list(server.start_background())
+          manager: Manager | None = None) -> tuple[Listening, list[str]]:
+    """Start serving AsyncRPC without blocking (``RpcServerListen(..., DontWait=TRUE)``);
+    return a handle with ``stop_background(timeout)`` and the string bindings."""
+    b = StringBinding.parse(binding)
+    status = RpcServerUseProtseqEp(b.protseq, RPC_C_PROTSEQ_MAX_REQS_DEFAULT, b.endpoint,
+                                   None, NetworkAddr=b.network_addr)
+    if status:
+        raise SystemExit(f"RpcServerUseProtseqEp failed: {status}")
+    status = RpcServerRegisterIf(AsyncRPC, None,
+                                 manager if manager is not None else Manager())
+    if status:
+        raise SystemExit(f"RpcServerRegisterIf failed: {status}")
+    status = RpcServerListen(1, RPC_C_LISTEN_MAX_CALLS_DEFAULT, True)
+    if status:
+        raise SystemExit(f"RpcServerListen failed: {status}")
+    status, vector = RpcServerInqBindings()
+    if status:
+        raise SystemExit(f"RpcServerInqBindings failed: {status}")
+    strings = [RpcBindingToStringBinding(h)[1] for h in vector]
+    RpcBindingVectorFree(vector)
+    return Listening(), strings
 
 
 def main(argv: list[str]) -> int:
-    server, bindings = serve(argv[1] if len(argv) > 1 else DEFAULT_BINDING)
-    print("listening on " + ", ".join(str(b) for b in bindings), flush=True)
+    listening, bindings = serve(argv[1] if len(argv) > 1 else DEFAULT_BINDING)
+    print("listening on " + ", ".join(bindings), flush=True)
     try:
-        threading.Event().wait()
+        RpcMgmtWaitServerListen()  # until RpcMgmtStopServerListening (or Ctrl-C)
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop_background(2.0)
+        listening.stop_background(2.0)
     return 0
 
 

@@ -7,6 +7,8 @@ from ._endpoints import use_endpoint_mapper
 from ._sync import Binding, SyncProxy, connect
 from .aio import CallContext, Server, current_call
 from .aio._opcall import RpcCall
+from .aio._pipe_server import streaming
+from .aio._pipes import Pipe, PipeError
 from .errors import (
     BindError,
     CallCancelled,
@@ -34,6 +36,8 @@ __all__ = [
     "IdlError",
     "LocalProtocolError",
     "NdrError",
+    "Pipe",
+    "PipeError",
     "ProtocolError",
     "RemoteProtocolError",
     "RpcCall",
@@ -45,6 +49,7 @@ __all__ = [
     "connect",
     "current_call",
     "status",
+    "streaming",
     "use_endpoint_mapper",
 ]
 

@@ -27,6 +27,13 @@ import types as _pytypes
 from collections.abc import Sequence
 from typing import Any
 
+from ._cli_auth import (
+    AuthUsageError,
+    add_call_auth_arguments,
+    add_serve_auth_arguments,
+    call_auth_options,
+    serve_auth,
+)
 from .errors import CallFault, IdlError, NdrError, RpcError
 from .ndr import types as t
 
@@ -96,6 +103,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epm", type=int, metavar="PORT",
                    help="also serve the endpoint mapper on this TCP port of the first "
                         "ncacn_ip_tcp binding's host, with the served endpoints registered")
+    add_serve_auth_arguments(p)
 
 
 def _import_module(spec: str) -> _pytypes.ModuleType:
@@ -192,12 +200,13 @@ def _epm_host(bindings: Sequence[Any]) -> str:
 
 
 async def _serve(pairs: list[tuple[t.Interface, Any]], binds: list[Any],
-                 epm_port: int | None) -> int:
+                 epm_port: int | None, acceptors: Sequence[Any] = (),
+                 min_level: str | None = None) -> int:
     import dcerpc
 
-    server = dcerpc.Server(epm=False)
+    server = dcerpc.Server(epm=False, auth=acceptors)
     for iface, impl in pairs:
-        server.register(iface, impl)
+        server.register(iface, impl, min_level=min_level)
     for b in binds:
         server.listen(str(b))
     started = [server]
@@ -243,11 +252,12 @@ def run_serve(args: argparse.Namespace) -> int:
         binds = [_parse_binding(b) for b in args.bind]
         if args.epm is not None and not 0 <= args.epm <= 65535:
             raise UsageError(f"--epm {args.epm}: not a TCP port")
-    except UsageError as exc:
+        acceptors, min_level = serve_auth(args)
+    except (UsageError, AuthUsageError) as exc:
         _err("serve", exc)
         return 2
     try:
-        return asyncio.run(_serve(pairs, binds, args.epm))
+        return asyncio.run(_serve(pairs, binds, args.epm, acceptors, min_level))
     except OSError as exc:  # address in use, permission denied …
         _err("serve", exc)
         return 1
@@ -280,6 +290,7 @@ def add_call_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("args", nargs="?", default="[]", metavar="JSON_ARGS",
                    help="a JSON array of the [in] parameters in order, or an object by "
                         "parameter name (default: [])")
+    add_call_auth_arguments(p)
 
 
 def find_operation(mod: _pytypes.ModuleType, name: str) -> tuple[t.Interface, t.Operation]:
@@ -347,11 +358,12 @@ def result_json(op: t.Operation, result: Any) -> dict[str, Any]:
     return {name: to_json(T, v) for (name, T), v in zip(slots, values, strict=True)}
 
 
-def invoke(binding: str, iface: t.Interface, op: t.Operation, args: list[Any]) -> Any:
+def invoke(binding: str, iface: t.Interface, op: t.Operation, args: list[Any],
+           **options: Any) -> Any:
     """Make one synchronous call through the runtime's proxy."""
     import dcerpc
 
-    with dcerpc.connect(binding, iface) as client:
+    with dcerpc.connect(binding, iface, **options) as client:
         return getattr(client, op.name)(*args)
 
 
@@ -365,14 +377,15 @@ def run_call(args: argparse.Namespace) -> int:
         _parse_binding(args.binding)
         # Marshal once up front so a value that does not fit is a usage error, not a call.
         operation_codec(op).encode_request(values)
-    except UsageError as exc:
+        options = call_auth_options(args)
+    except (UsageError, AuthUsageError) as exc:
         _err("call", exc)
         return 2
     except NdrError as exc:
         _err("call", f"arguments do not fit {op.name}: {exc}")
         return 2
     try:
-        result = invoke(args.binding, iface, op, values)
+        result = invoke(args.binding, iface, op, values, **options)
     except RpcError as exc:
         kind = "fault" if isinstance(exc, CallFault) else "failed"
         print(f"dcerpc call: {op.name} {kind}: {exc.status_name} (0x{exc.status:08x})"

@@ -9,6 +9,7 @@ the interface on loopback and calls it with the synchronous and the asyncio clie
 from __future__ import annotations
 
 import argparse
+import io
 import uuid
 from pathlib import Path
 
@@ -91,13 +92,21 @@ def _asyncrpc() -> None:
         return
     server_mod = _load_example("demo_asyncrpc_server", here / "server.py")
     client_mod = _load_example("demo_asyncrpc_client", here / "client.py")
+    notify_mod = _load_example("demo_asyncrpc_notifications", here / "notifications.py")
     print("\nAsyncRPC (examples/asyncrpc): AsyncFunc is [async] and completes after 500 ms")
-    server, bindings = server_mod.serve("ncacn_ip_tcp:127.0.0.1[0]")  # type: ignore[attr-defined]
+    manager = server_mod.Manager()  # type: ignore[attr-defined]
+    server, bindings = server_mod.serve("ncacn_ip_tcp:127.0.0.1[0]", manager)  # type: ignore[attr-defined]
     try:
         status = client_mod.main(str(bindings[0]), 500)  # type: ignore[attr-defined]
+        print(f"AsyncRPC client finished with status {status}")
+        # The same call once per notification type (examples/asyncrpc/notifications.py);
+        # the server's own log lines would only interleave with the client's.
+        manager.out = io.StringIO()
+        print("\nAsyncFunc(50 ms) completed through every notification type:")
+        status = notify_mod.main(str(bindings[0]), 50)  # type: ignore[attr-defined]
     finally:
         server.stop_background(5.0)
-    print(f"AsyncRPC client finished with status {status}")
+    print(f"notification types finished with status {status}")
 
 class PhoneBookImpl:
     """The server side: methods named as the operations, results shaped as NDR results."""

@@ -18,10 +18,11 @@ from collections.abc import Coroutine
 from typing import Any
 
 from . import status as st
-from .aio._opcall import CallDriver, RpcCall
+from .aio._opcall import CallDriver, CausalLane, RpcCall
 from .aio.client import AsyncProxy, _request_stub, parse_binding
 from .errors import RpcError
 from .ndr import operation_codec
+from .ndr._pipestream import pipe_layout
 from .ndr.types import Interface, Operation
 from .runtime.binding import StringBinding
 from .runtime.calls import ClientCall
@@ -126,22 +127,46 @@ class _SyncMethod:
         self._proxy, self._op = proxy, op
 
     def __call__(self, *args: Any) -> Any:
+        if self._proxy._deadline is not None:  # a per-proxy deadline: a started call
+            return self.start(*args).result()
         return call_sync(self._proxy._aproxy, self._op, args)
 
-    def start(self, *args: Any) -> RpcCall:
+    def start(self, *args: Any, deadline: float | None = None,
+              cancel_timeout: float | None = None) -> RpcCall:
         """Start the call without blocking; the returned :class:`RpcCall` is waited on,
-        cancelled or given callbacks from any thread."""
-        return RpcCall.begin(self._proxy._aproxy, self._op, args, runtime_loop())
+        cancelled or given callbacks from any thread.
+
+        ``deadline`` seconds from now the call is cancelled non-abortively, and
+        abortively ``cancel_timeout`` seconds after that if it has not ended
+        (:mod:`dcerpc.aio._opcall`); the proxy's defaults apply when not given."""
+        return RpcCall.begin(self._proxy._aproxy, self._op, args, runtime_loop(),
+                             deadline=deadline, cancel_timeout=cancel_timeout)
+
+    def stream(self, *args: Any) -> Any:
+        """A call whose pipes stream, for threads: ``with proxy.Op.stream(...) as call``
+        (:class:`dcerpc.aio._pipe_client.SyncStreamCall`)."""
+        from .aio._pipe_client import SyncStreamCall
+
+        return SyncStreamCall(self._proxy._aproxy, self._op, args, runtime_loop())
 
     def __repr__(self) -> str:
         return f"<RPC method {self._proxy.spec.name}.{self._op.name}>"
 
 
 class SyncProxy:
-    """A thread-safe blocking proxy: methods named as the operations."""
+    """A thread-safe blocking proxy: methods named as the operations.
 
-    def __init__(self, binding: Any, spec: Any, **options: Any) -> None:
-        self._aproxy = AsyncProxy(binding, spec, **options)
+    Besides the options of :func:`dcerpc.aio.connect`, ``deadline`` and ``cancel_timeout``
+    (seconds) set a per-call deadline for every call of the proxy, blocking or started:
+    non-abortive cancel at the deadline, abortive ``cancel_timeout`` later, the call then
+    ending with ``CallCancelled`` (RPC_S_CALL_CANCELLED).
+    """
+
+    def __init__(self, binding: Any, spec: Any, *, deadline: float | None = None,
+                 cancel_timeout: float | None = None, **options: Any) -> None:
+        self._aproxy = AsyncProxy(binding, spec, deadline=deadline,
+                                  cancel_timeout=cancel_timeout, **options)
+        self._deadline = deadline
         self.spec: Interface = self._aproxy.spec
         self.binding: StringBinding = self._aproxy.binding
         self._methods: dict[str, _SyncMethod] = {}
@@ -188,7 +213,21 @@ class Binding:
     """A MIDL-style binding handle for the generated module functions ``Op(hBinding, …)``.
 
     It shares pooled connections with :func:`connect` (same endpoint and options).
-    Options are those of :func:`connect`.
+    Options are those of :func:`dcerpc.aio.connect`.
+
+    Binding options (``RpcBindingSetOption``, :mod:`dcerpc.win32._binding`):
+
+    * ``noncausal`` (RPC_C_OPT_BINDING_NONCAUSAL) — False by default: the async calls of
+      one thread are sent in issue order on one connection and the server starts their
+      ``[async]`` routines in that order (seed-semantics F12).  True: each async call
+      takes a connection of its own from the pool while it has room, so the server
+      dispatches them independently.
+    * ``call_timeout`` (RPC_C_OPT_CALL_TIMEOUT, seconds or None) — a deadline for every
+      call: non-abortive cancel, then abortive ``cancel_timeout`` seconds later
+      (RPC_S_CALL_CANCELLED).
+
+    :meth:`free` (``RpcBindingFree``) closes the binding for good: using it afterwards
+    raises ``RPC_S_INVALID_BINDING``.
     """
 
     def __init__(self, string_binding: Any, **options: Any) -> None:
@@ -196,8 +235,27 @@ class Binding:
         self.options = options
         self._proxies: dict[int, tuple[Interface, AsyncProxy]] = {}
         self._lock = threading.Lock()
+        self.noncausal = False
+        self.call_timeout: float | None = None
+        self.cancel_timeout: float | None = None
+        self.freed = False
+        #: one causal lane per issuing thread (used on the loop only)
+        self._lanes: dict[int, CausalLane] = {}
+
+    def _lane(self) -> CausalLane:
+        tid = threading.get_ident()
+        lane = self._lanes.get(tid)
+        if lane is None:
+            with self._lock:
+                lane = self._lanes.setdefault(tid, CausalLane())
+        return lane
+
+    def _check(self) -> None:
+        if self.freed:
+            raise RpcError("the binding was freed", st.RPC_S_INVALID_BINDING)
 
     def _proxy(self, interface: Interface) -> AsyncProxy:
+        self._check()
         with self._lock:
             hit = self._proxies.get(id(interface))
             if hit is None or hit[0] is not interface:
@@ -206,7 +264,12 @@ class Binding:
             return hit[1]
 
     def _rpc_invoke(self, interface: Interface, operation: Operation, args: Any) -> Any:
-        return call_sync(self._proxy(interface), operation, tuple(args))
+        proxy = self._proxy(interface)
+        if self.call_timeout is not None:
+            return RpcCall.begin(proxy, operation, tuple(args), runtime_loop(),
+                                 deadline=self.call_timeout,
+                                 cancel_timeout=self.cancel_timeout).result()
+        return call_sync(proxy, operation, tuple(args))
 
     def _rpc_invoke_async(self, async_state: Any, interface: Interface, operation: Operation,
                           args: Any) -> None:
@@ -220,6 +283,10 @@ class Binding:
         through the one completion notification (F11)."""
         from .win32._async import RpcNotificationTypeCallback, async_call_begin, async_call_failed
 
+        if pipe_layout(operation).streams:  # pipes stream (F36-F41): dcerpc.win32._pipes
+            from .win32._pipes import invoke_async_pipes
+
+            return invoke_async_pipes(self, async_state, interface, operation, tuple(args))
         proxy = self._proxy(interface)
         loop = runtime_loop()
         ac = _AsyncCall(async_state, proxy, operation, loop)
@@ -227,6 +294,11 @@ class Binding:
         # F22: a notification routine runs on a runtime thread, never on the caller's and
         # never on the loop thread (it may block or wait for another call).
         ac.via_pool = async_state.NotificationType == RpcNotificationTypeCallback
+        if self.noncausal:
+            ac.noncausal = True
+        else:
+            ac.lane = self._lane()  # F12: issue order per (binding, thread)
+        ac.deadline, ac.cancel_timeout = self.call_timeout, self.cancel_timeout
         try:
             if proxy._closed:
                 raise RpcError("the binding is closed", st.RPC_S_INVALID_BINDING)
@@ -238,10 +310,16 @@ class Binding:
             raise
 
     def close(self) -> None:
+        """Release the pooled connections (the binding stays usable; it reconnects)."""
         with self._lock:
             proxies, self._proxies = list(self._proxies.values()), {}
         for _iface, proxy in proxies:
             run_sync(proxy.aclose())
+
+    def free(self) -> None:
+        """RpcBindingFree: close, and refuse every later use (RPC_S_INVALID_BINDING)."""
+        self.freed = True
+        self.close()
 
     def __enter__(self) -> Binding:
         return self

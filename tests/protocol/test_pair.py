@@ -174,32 +174,40 @@ def test_request_gets_response_through_one_byte_chunks() -> None:
 
 # --------------------------------------------------------------------------- security hook
 class XorHook:
-    """A toy security context: XOR "sealing" and a truncated SHA-256 "signature".
+    """A toy, already complete security context: XOR "sealing" and a truncated SHA-256
+    "signature" over header + plain body + trailer.
 
     It only exercises the hook plumbing ([MS-RPCE] 2.2.2.11 framing); real providers
-    come with dcerpc.auth.
+    live in dcerpc.auth (tests/security).
     """
 
     auth_type = 0x0A
     auth_context_id = 79231
-    signature_size = 16
+    complete = True
 
     def __init__(self, level: int) -> None:
         self.auth_level = level
         self.signed: list[bytes] = []
 
-    def sign(self, data: bytes) -> bytes:
+    def step(self, in_token: bytes | None) -> bytes | None:
+        raise AssertionError("a complete context runs no legs")
+
+    def signature_size(self) -> int:
+        return 16
+
+    def wrap(self, header: bytes, body: bytes, trailer: bytes, seal: bool
+             ) -> tuple[bytes, bytes]:
+        data = header + body + trailer
         self.signed.append(data)
-        return hashlib.sha256(data).digest()[:16]
+        return (bytes(b ^ 0x5A for b in body) if seal else body,
+                hashlib.sha256(data).digest()[:16])
 
-    def verify(self, data: bytes, auth_value: bytes) -> None:
-        if hashlib.sha256(data).digest()[:16] != auth_value:
+    def unwrap(self, header: bytes, body: bytes, trailer: bytes, auth_value: bytes,
+               seal: bool) -> bytes:
+        plain = bytes(b ^ 0x5A for b in body) if seal else body
+        if hashlib.sha256(header + plain + trailer).digest()[:16] != auth_value:
             raise SecurityError("bad signature")
-
-    def seal(self, data: bytes) -> bytes:
-        return bytes(b ^ 0x5A for b in data)
-
-    unseal = seal
+        return plain
 
 
 @pytest.mark.parametrize("level", [5, 6])

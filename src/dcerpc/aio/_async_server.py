@@ -22,7 +22,10 @@ on the server ``Reply`` is an input and nothing comes back):
 * The client's connection died, or the server stopped, before completion: the call was
   dropped from the in-flight table then; a later Complete/Abort returns RPC_S_OK and its
   result is discarded, as after an abortive cancel (F35 [D]: "returns RPC_S_OK, its results
-  are discarded ... the server's handle is destroyed as usual").
+  are discarded ... the server's handle is destroyed as usual").  Before that, the call's
+  disconnect hooks and RpcClientDisconnect subscriptions are notified
+  (:mod:`dcerpc.aio._callctx`, :mod:`dcerpc.win32._server_notify`), and nothing of the
+  runtime keeps the handle alive once the manager lets go of it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ..status import RPC_S_INVALID_ARG, RPC_S_INVALID_ASYNC_HANDLE, RPC_S_OK
-from ..win32._async import RPC_ASYNC_SIGNATURE, RPC_ASYNC_STATE, RPC_ASYNC_STATE_SIZE
+from ..win32._async import (
+    RPC_ASYNC_NOTIFICATION_INFO,
+    RPC_ASYNC_SIGNATURE,
+    RPC_ASYNC_STATE,
+    RPC_ASYNC_STATE_SIZE,
+)
 
 __all__ = ["FAULT", "REPLY", "ServerAsyncState"]
 
@@ -44,14 +52,26 @@ FAULT = 1
 
 Finish = Callable[[int, Any], None]
 
+#: One lock for every server handle: its sections only flip a flag, and a lock per
+#: pending call would cost ~90 bytes each (bench/async_calls.py).
+_STATE_LOCK = threading.Lock()
+#: RPC_ASYNC_STATE's initial field values, read lazily by ServerAsyncState.__getattr__;
+#: the mutable ones are made afresh per handle.
+_INITIAL = RPC_ASYNC_STATE()
+_LAZY: dict[str, Callable[[], Any]] = {"u": RPC_ASYNC_NOTIFICATION_INFO,
+                                       "Reserved": lambda: [0, 0, 0, 0]}
+
 
 class ServerAsyncState(RPC_ASYNC_STATE):
     """The server's async handle for one call (see the module docstring)."""
 
-    __slots__ = ("_done", "_finish", "_loop", "_state_lock")
+    # __weakref__: lets a test (and a leak hunt) watch a handle being freed.
+    __slots__ = ("__weakref__", "_done", "_finish", "_loop")
 
     def __init__(self, call: Any, loop: asyncio.AbstractEventLoop, finish: Finish) -> None:
-        super().__init__()
+        # RPC_ASYNC_STATE.__init__ is not called: its notification union ``u`` (four
+        # objects) and ``Reserved`` mean nothing on a server handle, and every pending
+        # call has one of these, so they are made only if read (__getattr__).
         # Initialised by the runtime, not by the manager (F25): the fields a client would
         # get from RpcAsyncInitializeHandle.
         self.Size = RPC_ASYNC_STATE_SIZE
@@ -59,8 +79,14 @@ class ServerAsyncState(RPC_ASYNC_STATE):
         self.RuntimeInfo = call  # RpcAsyncGetCallHandle(p) == p.RuntimeInfo (F30)
         self._loop = loop
         self._finish: Finish | None = finish
-        self._state_lock = threading.Lock()
         self._done = False
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for a slot not set yet: give it RPC_ASYNC_STATE's initial value.
+        make = _LAZY.get(name)
+        value = make() if make is not None else getattr(_INITIAL, name)
+        setattr(self, name, value)
+        return value
 
     def __repr__(self) -> str:
         state = "ended" if self._done else "outstanding"
@@ -76,7 +102,7 @@ class ServerAsyncState(RPC_ASYNC_STATE):
         return self._end(FAULT, code & 0xFFFFFFFF)
 
     def _end(self, kind: int, value: Any) -> int:
-        with self._state_lock:
+        with _STATE_LOCK:
             if self._done:
                 return RPC_S_INVALID_ASYNC_HANDLE
             self._done = True
@@ -92,7 +118,7 @@ class ServerAsyncState(RPC_ASYNC_STATE):
     def claim(self) -> bool:
         """End the call for the runtime (the manager raised before completing, F28):
         True if it was still outstanding; a later Complete then returns 1914."""
-        with self._state_lock:
+        with _STATE_LOCK:
             if self._done:
                 return False
             self._done = True
@@ -102,7 +128,7 @@ class ServerAsyncState(RPC_ASYNC_STATE):
     def drop(self) -> bool:
         """The connection died: forget how to answer (a later Complete returns RPC_S_OK
         and sends nothing).  True if the call was still outstanding."""
-        with self._state_lock:
+        with _STATE_LOCK:
             outstanding = self._finish is not None
             self._finish = None
             return outstanding

@@ -4,32 +4,77 @@ The server sets a :class:`CallContext` in a :mod:`contextvars` context per call 
 the manager inside that context — on the loop for ``async def`` managers, on a worker
 thread for plain ones — so ``current_call()`` works in both (like RpcServerInqCallAttributes
 and RpcServerTestCancel, [MS-RPCE] / MSDN).
+
+Cancel and disconnect hooks (seed-semantics F31, F34): ``call.on_cancel(fn)`` and
+``call.on_disconnect(fn)`` run ``fn()`` at most once — when the client cancels the call
+(co_cancel, C706 §12.6.4.6, or orphaned, §12.6.4.8: an abortive cancel, §5.1) or when its
+connection goes away.  The hook runs on the server's loop thread and must not block; if
+the event already happened it runs at once on the registering thread.  A lost connection
+is a disconnect, not a cancel (RpcServerSubscribeForNotification reports the two apart,
+RpcClientDisconnect vs RpcClientCancel), although ``test_cancel()`` reports both.
+
+Memory: every pending call has a CallContext and a CancelSignal, so both use
+``__slots__`` and allocate nothing else until a thread waits or a hook is registered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .. import status as st
 from ..errors import RpcError
 from ..ndr.types import Interface, Operation
 
-__all__ = ["CallContext", "CancelSignal", "current_call"]
+__all__ = ["CallContext", "CancelSignal", "Hook", "current_call"]
 
 log = logging.getLogger("dcerpc.server")
 _current: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
     "dcerpc_current_call", default=None)
 
 
-#: Orders set() against the lazy creation of a signal's threading.Event in wait_sync().
+#: One lock for every signal (a lock per pending call would cost ~100 bytes each): it
+#: orders set()/disconnect() against hook registration and the lazy threading.Event.
 _EVENT_LOCK = threading.Lock()
+
+#: Hook kinds (bit values, as RPC_NOTIFICATIONS spells them: RpcNotificationClientDisconnect
+#: = 1, RpcNotificationCallCancel = 2).
+DISCONNECT = 1
+CANCEL = 2
+
+
+class Hook:
+    """One registration made by ``on_cancel``/``on_disconnect``; fires at most once."""
+
+    __slots__ = ("fired", "fn", "kind", "signal")
+
+    def __init__(self, signal: CancelSignal, kind: int, fn: Callable[[], Any]) -> None:
+        self.signal: CancelSignal | None = signal
+        self.kind = kind
+        self.fn = fn
+        self.fired = False
+
+    def remove(self) -> bool:
+        """Unregister; True if the hook had not fired (and now never will)."""
+        with _EVENT_LOCK:
+            signal, self.signal = self.signal, None
+            if signal is not None and signal._hooks is not None:
+                with contextlib.suppress(ValueError):
+                    signal._hooks.remove(self)
+            return not self.fired
+
+    def _run(self) -> None:
+        try:
+            self.fn()
+        except Exception:
+            log.exception("server call %s hook failed",
+                          "cancel" if self.kind == CANCEL else "disconnect")
 
 
 class CancelSignal:
@@ -40,18 +85,24 @@ class CancelSignal:
     callback runs on the server's loop thread, at once if already set, and must not block.
     """
 
-    __slots__ = ("_callbacks", "_event", "_flag", "_loop")
+    __slots__ = ("_callbacks", "_disconnected", "_event", "_flag", "_hooks", "_loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._flag = False
-        # The threading.Event (a Condition and a lock) is made only when a worker thread
-        # waits: almost no call is ever cancelled, and every call has a signal.
+        self._disconnected = False
+        # The threading.Event (a Condition and a lock), the callback list and the hook
+        # list are made only when needed: almost no call is ever cancelled.
         self._event: threading.Event | None = None
-        self._callbacks: list[Callable[[], Any]] = []
+        self._callbacks: list[Callable[[], Any]] | None = None
+        self._hooks: list[Hook] | None = None
 
     def is_set(self) -> bool:
         return self._flag
+
+    @property
+    def disconnected(self) -> bool:
+        return self._disconnected
 
     def set(self) -> None:
         """Called by the server on its loop."""
@@ -60,23 +111,74 @@ class CancelSignal:
                 return
             self._flag = True
             event = self._event
+            callbacks, self._callbacks = self._callbacks, None
+            # A lost connection fired the disconnect hooks just before: no cancel hooks.
+            hooks = None if self._disconnected else self._take(CANCEL)
         if event is not None:
             event.set()
-        callbacks, self._callbacks = self._callbacks, []
-        for fn in callbacks:
+        for hook in hooks or ():
+            hook._run()
+        for fn in callbacks or ():
             self._run(fn)
+
+    def disconnect(self) -> None:
+        """The client's connection is gone (called on the loop, before :meth:`set`)."""
+        with _EVENT_LOCK:
+            if self._disconnected:
+                return
+            self._disconnected = True
+            hooks = self._take(DISCONNECT)
+        for hook in hooks:
+            hook._run()
+
+    def _take(self, kind: int) -> list[Hook]:
+        """Under the lock: detach the not-yet-fired hooks of ``kind``, marked fired."""
+        hooks = self._hooks
+        if not hooks:
+            return []
+        out = [h for h in hooks if h.kind == kind]
+        if out:
+            self._hooks = [h for h in hooks if h.kind != kind] or None
+            for h in out:
+                h.fired = True
+                h.signal = None
+        return out
+
+    def hook(self, kind: int, fn: Callable[[], Any]) -> Hook:
+        """Register ``fn`` for ``kind`` (CANCEL or DISCONNECT): it runs at most once, on
+        the loop when the event happens, or here and now if it already happened."""
+        hook = Hook(self, kind, fn)
+        with _EVENT_LOCK:
+            if kind == DISCONNECT:
+                now = self._disconnected
+            else:
+                now = self._flag and not self._disconnected
+            if now:
+                hook.fired = True
+                hook.signal = None
+            elif self._hooks is None:
+                self._hooks = [hook]
+            else:
+                self._hooks.append(hook)
+        if now:
+            hook._run()
+        return hook
 
     def add_callback(self, fn: Callable[[], Any]) -> None:
-        if self._flag:
+        with _EVENT_LOCK:
+            flag = self._flag
+            if not flag:
+                if self._callbacks is None:
+                    self._callbacks = [fn]
+                else:
+                    self._callbacks.append(fn)
+        if flag:  # already set: still on the loop thread, as documented
             self._loop.call_soon_threadsafe(self._run, fn)
-        else:
-            self._loop.call_soon_threadsafe(self._add, fn)
 
-    def _add(self, fn: Callable[[], Any]) -> None:
-        if self._flag:
-            self._run(fn)
-        else:
-            self._callbacks.append(fn)
+    def remove_callback(self, fn: Callable[[], Any]) -> None:
+        with _EVENT_LOCK:
+            if self._callbacks is not None and fn in self._callbacks:
+                self._callbacks.remove(fn)
 
     @staticmethod
     def _run(fn: Callable[[], Any]) -> None:
@@ -100,33 +202,85 @@ class CancelSignal:
         if self._flag:
             return True
         fut = self._loop.create_future()
-        self._callbacks.append(lambda: fut.done() or fut.set_result(True))
+        self.add_callback(lambda: fut.done() or fut.set_result(True))
         return await fut
 
 
-@dataclass(eq=False)
 class CallContext:
     """Attributes of the call being served (see ``dcerpc.current_call``).
 
     ``client_address`` is ``(host, port)`` for TCP, the socket name for ncalrpc;
-    ``auth_info`` stays None until authentication is negotiated.
+    ``auth_info`` is the caller's ``dcerpc.auth.ClientIdentity`` (principal, user, domain,
+    auth_type, auth_level) on an authenticated connection, None otherwise.  ``link`` is the
+    server connection the call arrived on (set by the server; used to tell a lost
+    connection from an orphaned call).
     """
 
-    client_address: Any
-    protseq: str
-    object_uuid: uuid.UUID | None
-    interface: Interface
-    operation: Operation
-    call_id: int
-    assoc_group_id: int
-    cancelled: CancelSignal
-    auth_info: Any = None
-    orphaned: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("__weakref__", "_orphaned", "assoc_group_id", "auth_info", "call_id", "cancelled",
+                 "client_address", "extra", "interface", "link", "object_uuid", "operation",
+                 "protseq")
+
+    def __init__(self, client_address: Any, protseq: str, object_uuid: uuid.UUID | None,
+                 interface: Interface, operation: Operation, call_id: int,
+                 assoc_group_id: int, cancelled: CancelSignal, auth_info: Any = None,
+                 orphaned: bool = False, extra: dict[str, Any] | None = None) -> None:
+        self.client_address = client_address
+        self.protseq = protseq
+        self.object_uuid = object_uuid
+        self.interface = interface
+        self.operation = operation
+        self.call_id = call_id
+        self.assoc_group_id = assoc_group_id
+        self.cancelled = cancelled
+        self.auth_info = auth_info
+        self._orphaned = orphaned
+        self.extra: dict[str, Any] = {} if extra is None else extra
+        self.link: Any = None
+
+    def __repr__(self) -> str:
+        return (f"<CallContext {self.interface.name}.{self.operation.name} "
+                f"call_id={self.call_id} from {self.client_address}>")
+
+    @property
+    def orphaned(self) -> bool:
+        """True once the client abandoned the call or its connection went away: no
+        reply is sent."""
+        return self._orphaned
+
+    @orphaned.setter
+    def orphaned(self, value: bool) -> None:
+        self._orphaned = bool(value)
+        # The server marks a call orphaned both for an orphaned PDU (the client gave up
+        # on the call: a cancel, §5.1) and when the connection dies; only the second is a
+        # disconnect.  The connection core is closed first in the second case.
+        if value and self._connection_lost():
+            self.cancelled.disconnect()
+
+    def _connection_lost(self) -> bool:
+        link = self.link
+        if link is None:
+            return False
+        conn = getattr(link, "conn", None)
+        return conn is None or bool(getattr(conn, "closed", False))
+
+    @property
+    def disconnected(self) -> bool:
+        """True once the client's connection went away (RpcClientDisconnect)."""
+        return self.cancelled.disconnected
 
     def test_cancel(self) -> bool:
         """True once the client sent co_cancel or orphaned the call (RpcServerTestCancel)."""
         return self.cancelled.is_set()
+
+    def on_cancel(self, fn: Callable[[], Any]) -> Hook:
+        """Run ``fn()`` once when the client cancels this call (see the module
+        docstring); returns a :class:`Hook` whose ``remove()`` unregisters it."""
+        return self.cancelled.hook(CANCEL, fn)
+
+    def on_disconnect(self, fn: Callable[[], Any]) -> Hook:
+        """Run ``fn()`` once when the client's connection goes away before the call
+        ends (see the module docstring)."""
+        return self.cancelled.hook(DISCONNECT, fn)
 
 
 def current_call() -> CallContext:

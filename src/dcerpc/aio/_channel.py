@@ -30,6 +30,9 @@ from ._client_proto import ClientProtocol
 
 __all__ = ["Channel", "ChannelKey", "get_channel"]
 
+#: auth_context_id of our one security context per connection (any value will do).
+_AUTH_CONTEXT_ID = 1
+
 
 @dataclass(frozen=True, slots=True)
 class ChannelKey:
@@ -38,6 +41,8 @@ class ChannelKey:
     endpoint: str
     config: ConnectionConfig
     connections: int
+    #: (credentials, level): every connection of the pool authenticates at its bind.
+    security: tuple[Any, int] | None = None
 
 
 class Channel:
@@ -84,7 +89,7 @@ class Channel:
                 if p is not None:
                     self._fast = (syntax, proto, p)
             if p is not None and (proto._bound_ok or proto.usable()) and not proto.dead \
-                    and not proto.draining and len(proto.calls) < (
+                    and not proto.draining and proto.in_flight < (
                         self.key.config.max_concurrent_calls if proto.conn.conc_mpx else 1):
                 return proto, p
         proto = self._pick(syntax)
@@ -97,6 +102,11 @@ class Channel:
     async def acquire(self, syntax: SyntaxId) -> tuple[ClientProtocol, int]:
         """A connection with room for one more call, and the p_cont_id for ``syntax``."""
         while True:
+            for proto in self.conns:
+                if proto.dead and proto.auth_error is not None:
+                    # The server refused these credentials: every new connection would
+                    # be refused the same way (and could not join the group any more).
+                    raise proto.auth_error
             self.conns = [c for c in self.conns if not c.dead]
             proto = self._pick(syntax)
             if proto is None and len(self.conns) < self.key.connections:
@@ -112,8 +122,16 @@ class Channel:
             await self._room.wait()
 
     async def _open(self, syntax: SyntaxId) -> tuple[ClientProtocol, int]:
+        security = self.key.security
+        auth = None
+        if security is not None:
+            creds, level = security
+            # One security context per connection ([MS-RPCE] 3.3.1.5.2); the target
+            # names the server for providers that need it (Kerberos SPNs).
+            auth = creds.client_context(level, _AUTH_CONTEXT_ID, self.key.network_addr)
+
         def factory() -> ClientProtocol:
-            return ClientProtocol(self.key.config, self._on_idle)
+            return ClientProtocol(self.key.config, self._on_idle, auth)
 
         _transport, proto = await open_connection(self.binding, factory)
         assert isinstance(proto, ClientProtocol)
@@ -141,11 +159,12 @@ class Channel:
 _channels: dict[tuple[int, ChannelKey], Channel] = {}
 
 
-def get_channel(binding: StringBinding, config: ConnectionConfig, connections: int) -> Channel:
+def get_channel(binding: StringBinding, config: ConnectionConfig, connections: int,
+                security: tuple[Any, int] | None = None) -> Channel:
     """The shared channel for ``binding`` on the running loop (reference counted)."""
     loop = asyncio.get_running_loop()
     key = ChannelKey(binding.protseq.lower(), binding.network_addr, binding.endpoint, config,
-                     max(1, connections))
+                     max(1, connections), security)
     channel = _channels.get((id(loop), key))
     if channel is None or getattr(channel, "_loop", None) is not loop:
         channel = Channel(key)

@@ -14,8 +14,17 @@ import logging
 from typing import Any, cast
 
 from .. import status as st
-from ..errors import BindError, CallCancelled, CallFault, CommFailure, NdrError, RpcError
+from ..errors import (
+    BindError,
+    CallCancelled,
+    CallFault,
+    CommFailure,
+    NdrError,
+    RpcError,
+    SecurityError,
+)
 from ..ndr import OperationCodec
+from ..protocol._streaming import ResponseData
 from ..protocol.connection import ClientConnection, ConnectionConfig
 from ..protocol.constants import SyntaxId
 from ..protocol.events import (
@@ -31,6 +40,8 @@ from ..protocol.events import (
 )
 from ..protocol.pdu import ContextElement
 from ..runtime.calls import ClientCall
+from ._pipe_client import on_response_data
+from ._pipes import wake_drain
 from ._writer import Writer
 
 __all__ = ["ClientProtocol"]
@@ -39,14 +50,17 @@ log = logging.getLogger("dcerpc.client")
 
 #: Most requests coalesced into one write (see ``send``).
 _BATCH = 16
+#: Association-level fault statuses that mean "your authentication was refused".
+_SECURITY_FAULTS = frozenset({st.RPC_S_ACCESS_DENIED, st.RPC_S_SEC_PKG_ERROR})
 
 
 class ClientProtocol(asyncio.Protocol):
     """See the module docstring."""
 
-    def __init__(self, config: ConnectionConfig, on_idle: Any = None) -> None:
+    def __init__(self, config: ConnectionConfig, on_idle: Any = None, auth: Any = None
+                 ) -> None:
         self.loop = asyncio.get_running_loop()
-        self.conn = ClientConnection(config)
+        self.conn = ClientConnection(config, auth=auth)
         self.transport: asyncio.Transport | None = None
         self.calls: dict[int, tuple[ClientCall, OperationCodec]] = {}
         #: accepted presentation contexts by abstract syntax, and refused ones
@@ -66,6 +80,10 @@ class ClientProtocol(asyncio.Protocol):
         self._batched = 0  # requests queued since the last write
         self._bound_ok = False
         self._writer = Writer()
+        #: status of an association-level security fault (our auth3 was refused)
+        self._assoc_fault: int | None = None
+        #: set when the connection died because the server refused our credentials
+        self.auth_error: RpcError | None = None
 
     # -- asyncio.Protocol ----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -87,6 +105,7 @@ class ClientProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writer.resume(self.transport)
+        wake_drain(self)
 
     def eof_received(self) -> bool:
         if not self.dead:
@@ -176,7 +195,8 @@ class ClientProtocol(asyncio.Protocol):
 
     @property
     def in_flight(self) -> int:
-        return len(self.calls)
+        streams = self.conn._streaming  # a streamed request holds the connection
+        return len(self.calls) if streams is None or not streams.sending else 1 << 30
 
     def usable(self) -> bool:
         if not self._bound_ok:
@@ -219,6 +239,11 @@ class ClientProtocol(asyncio.Protocol):
                 neg = self._negotiation
                 if neg is not None and neg[0] == ev.call_id and not neg[1].done():
                     neg[1].set_exception(BindError(status=ev.status))
+                elif ev.status in _SECURITY_FAULTS:
+                    # The server refused our rpc_auth_3 (wrong password, unknown user):
+                    # the fault names the bind's call_id and the connection is going away;
+                    # every call on it fails with that status.
+                    self._assoc_fault = ev.status
                 return
             entry = self.calls.pop(ev.call_id, None)
             if entry is not None:
@@ -241,6 +266,8 @@ class ClientProtocol(asyncio.Protocol):
                 neg[1].set_exception(BindError(
                     f"bind rejected (reason {ev.reason}, status {ev.status})",
                     ev.status or st.RPC_S_CALL_FAILED_DNE))
+        elif isinstance(ev, ResponseData):
+            on_response_data(self, ev)
         elif isinstance(ev, ShutdownRequested):
             self.draining = True
             if not self.calls:
@@ -291,9 +318,18 @@ class ClientProtocol(asyncio.Protocol):
         self.conn.close()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+        wake_drain(self)
+        if self._assoc_fault is not None:
+            self.auth_error = SecurityError(
+                f"the server refused the authentication "
+                f"({st.status_name(self._assoc_fault)})", self._assoc_fault)
         calls, self.calls = self.calls, {}
         for call, _codec in calls.values():
-            call.set_exception(CommFailure(f"{call.operation.name}: {reason}"))
+            if self.auth_error is not None:
+                call.set_exception(type(self.auth_error)(
+                    f"{call.operation.name}: {self.auth_error}", self.auth_error.status))
+            else:
+                call.set_exception(CommFailure(f"{call.operation.name}: {reason}"))
         neg, self._negotiation = self._negotiation, None
         for fut in (neg[1] if neg else None, self.bound):
             if fut is not None and not fut.done():

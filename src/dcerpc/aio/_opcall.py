@@ -10,6 +10,21 @@ the ``concurrent.futures``-style handle returned by ``Op.start``.
 
 Threading: the wire side runs on the loop; other threads only schedule work there, so
 ``call_soon_threadsafe``'s FIFO order puts a cancel after the call's ``start``.
+
+Deadlines (``deadline=`` seconds, ``cancel_timeout=`` seconds; seed-semantics §5.1 "timeout
+pattern": non-abortive, then the client's own timer, then abortive — Trio's two-phase
+cancellation): at the deadline the call is cancelled non-abortively (co_cancel; the
+manager sees ``test_cancel()``); if it has not ended ``cancel_timeout`` later it is
+cancelled abortively and ends with ``CallCancelled`` (RPC_S_CALL_CANCELLED, 1818, which
+also means "the call timed out" in Win32).  The server's own answer to the co_cancel, if
+it comes first, is the outcome.
+
+Causal ordering (seed-semantics F12): the ``RPC_ASYNC_STATE`` calls of one binding and
+one thread go through one :class:`CausalLane`, which sends them in issue order on one
+connection; the server starts ``[async]`` routines of a connection in arrival order
+(:mod:`dcerpc.aio._async_lanes`).  A NONCAUSAL binding (``RPC_C_OPT_BINDING_NONCAUSAL``)
+has no lane: each async call takes an idle connection of the pool, opening one while the
+pool has room (``connections``), so its calls are dispatched independently.
 """
 
 from __future__ import annotations
@@ -18,6 +33,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -28,16 +44,28 @@ from ..ndr.types import Operation
 from ..runtime.calls import ClientCall
 from .client import AsyncProxy, _request_stub, _syntax
 
-__all__ = ["CallDriver", "RpcCall"]
+__all__ = ["DEFAULT_CANCEL_TIMEOUT", "CallDriver", "CausalLane", "RpcCall"]
 
 log = logging.getLogger("dcerpc.client")
+
+#: Seconds between the non-abortive and the abortive cancel of a call whose deadline
+#: passed, unless ``cancel_timeout`` says otherwise.
+DEFAULT_CANCEL_TIMEOUT = 1.0
+
+
+def check_deadline(deadline: float | None, cancel_timeout: float | None) -> None:
+    for name, value in (("deadline", deadline), ("cancel_timeout", cancel_timeout)):
+        if value is not None and (not isinstance(value, (int, float)) or value != value
+                                  or value < 0):
+            raise ValueError(f"{name} must be a non-negative number of seconds, "
+                             f"got {value!r}")
 
 
 class CallDriver:
     """One started call (see the module docstring)."""
 
-    __slots__ = ("abort", "call", "cancel_requested", "finished", "lock", "loop", "operation",
-                 "proto", "proxy", "task")
+    __slots__ = ("abort", "call", "cancel_requested", "cancel_timeout", "deadline", "finished",
+                 "lane", "lock", "loop", "noncausal", "operation", "proto", "proxy", "task")
 
     def __init__(self, proxy: AsyncProxy, operation: Operation,
                  loop: asyncio.AbstractEventLoop) -> None:
@@ -47,6 +75,13 @@ class CallDriver:
         self.task: asyncio.Task[None] | None = None
         self.abort = self.cancel_requested = self.finished = False
         self.lock = threading.Lock()
+        #: seconds after start for the non-abortive cancel, then the abortive one
+        self.deadline: float | None = None
+        self.cancel_timeout: float | None = None
+        #: causal ordering (F12): the lane of this call's (binding, thread), if any
+        self.lane: CausalLane | None = None
+        #: RPC_C_OPT_BINDING_NONCAUSAL: send on a connection of its own when possible
+        self.noncausal = False
 
     # -- completion (any thread) -------------------------------------------------------
     def _finish(self, result: Any, exc: BaseException | None) -> None:
@@ -73,23 +108,60 @@ class CallDriver:
     # -- on the loop ---------------------------------------------------------------------
     def start(self, codec: Any, stub: Any) -> None:
         proxy = self.proxy
+        if self.lane is not None:
+            self.lane.submit(self, codec, stub)
+        elif self.noncausal:
+            self._start_alone(codec, stub)
+        else:
+            self._start_pooled(codec, stub)
+        timeout = proxy.options.timeout
+        if timeout is not None:
+            self.loop.call_later(timeout, self._timed_out, timeout)
+        if self.deadline is not None:
+            self.loop.call_later(self.deadline, self._deadline_passed)
+
+    def _start_pooled(self, codec: Any, stub: Any) -> bool:
+        """Send on any connection with room; True if sent now, False if a task connects."""
+        proxy = self.proxy
         channel = proxy._channel
         got = None
         if channel is not None and not proxy._closed:
             got = channel.acquire_now(_syntax(proxy.spec))
         if got is not None:
             self._send(got, codec, stub)
-        else:
-            self.task = self.loop.create_task(self._connect_and_send(codec, stub))
-        timeout = proxy.options.timeout
-        if timeout is not None:
-            self.loop.call_later(timeout, self._timed_out, timeout)
+            return True
+        self.task = self.loop.create_task(self._connect_and_send(codec, stub))
+        return False
 
-    async def _connect_and_send(self, codec: Any, stub: Any) -> None:
+    def _start_alone(self, codec: Any, stub: Any) -> None:
+        """NONCAUSAL: an idle bound connection of the pool, else a new one while the pool
+        has room, else any connection with room (then calls share it)."""
+        channel = self.proxy._channel
+        if channel is not None and not self.proxy._closed:
+            syntax = _syntax(self.proxy.spec)
+            for proto in channel.conns:
+                if proto.usable() and proto.in_flight == 0 and syntax in proto.contexts:
+                    self._send((proto, proto.contexts[syntax]), codec, stub)
+                    return
+        self.task = self.loop.create_task(self._connect_and_send(codec, stub, alone=True))
+
+    async def _connect_and_send(self, codec: Any, stub: Any, alone: bool = False) -> None:
+        try:
+            await self._connect_then_send(codec, stub, alone)
+        finally:
+            # The lane's later calls go only after this one is on the wire (or failed).
+            if self.lane is not None:
+                self.lane.connected(self)
+
+    async def _connect_then_send(self, codec: Any, stub: Any, alone: bool) -> None:
         try:
             channel = await self.proxy._get_channel()
             syntax = _syntax(self.proxy.spec)
-            got = channel.acquire_now(syntax)
+            got = None
+            if alone:
+                got = await _acquire_alone(channel, syntax)
+            if got is None:
+                got = channel.acquire_now(syntax)
             if got is None:
                 got = await channel.acquire(syntax)
         except asyncio.CancelledError:
@@ -102,6 +174,8 @@ class CallDriver:
             return
         if not self.abort:
             self._send(got, codec, stub)
+            if self.lane is not None and self.call is not None:
+                self.lane.pin(got[0])
 
     def _send(self, got: Any, codec: Any, stub: Any) -> None:
         proto, p_cont_id = got
@@ -139,11 +213,89 @@ class CallDriver:
         if self.call is not None and not self.call.done():
             self.proto.abandon(self.call, exc)
 
+    def _deadline_passed(self) -> None:
+        """The deadline: non-abortive cancel now, abortive ``cancel_timeout`` later."""
+        if self.finished:
+            return
+        self._cancel_on_loop(False)
+        wait = self.cancel_timeout
+        self.loop.call_later(DEFAULT_CANCEL_TIMEOUT if wait is None else wait,
+                             self._cancel_timeout_passed)
+
+    def _cancel_timeout_passed(self) -> None:
+        if not self.finished:
+            self.request_cancel(True)
+
     def _timed_out(self, timeout: float) -> None:
         if not self.finished:
             err = RpcTimeout(f"{self.operation.name}: no reply within {timeout} s")
             self._drop(err)
             self._finish(None, err)
+
+
+async def _acquire_alone(channel: Any, syntax: Any) -> tuple[Any, int] | None:
+    """A connection of ``channel`` with no call in flight, opened if the pool has room;
+    None when the pool is full (the caller then shares a connection)."""
+    async with channel._open_lock:
+        for proto in channel.conns:
+            if proto.usable() and proto.in_flight == 0 and syntax in proto.contexts:
+                return proto, proto.contexts[syntax]
+        channel.conns = [c for c in channel.conns if not c.dead]
+        if len(channel.conns) >= channel.key.connections:
+            return None
+        return await channel._open(syntax)  # type: ignore[no-any-return]
+
+
+class CausalLane:
+    """Issue-order sending for the async calls of one (binding, thread) (F12).
+
+    Lives on the loop.  While a call of the lane is still connecting, later calls queue
+    behind it; once sent, the lane is pinned to that connection and later calls follow
+    it there as long as it is usable, so the server receives them in issue order.  A
+    full or dead pinned connection releases the pin (the calls then go wherever the pool
+    puts them: causal order holds per connection only).
+    """
+
+    __slots__ = ("busy", "proto", "queue")
+
+    def __init__(self) -> None:
+        self.proto: Any = None
+        self.busy = False
+        self.queue: deque[tuple[CallDriver, Any, Any]] = deque()
+
+    def submit(self, driver: CallDriver, codec: Any, stub: Any) -> None:
+        if self.busy:
+            self.queue.append((driver, codec, stub))
+            return
+        self._go(driver, codec, stub)
+
+    def _go(self, driver: CallDriver, codec: Any, stub: Any) -> None:
+        if driver.finished or driver.abort:
+            return  # cancelled abortively (or timed out) while it waited its turn
+        proto = self.proto
+        if proto is not None:
+            syntax = _syntax(driver.proxy.spec)
+            limit = proto.conn.config.max_concurrent_calls if proto.conn.conc_mpx else 1
+            if proto.usable() and syntax in proto.contexts and proto.in_flight < limit \
+                    and not driver.proxy._closed:
+                driver._send((proto, proto.contexts[syntax]), codec, stub)
+                return
+            self.proto = None
+        if driver._start_pooled(codec, stub):
+            if driver.call is not None:
+                self.proto = driver.proto
+        else:
+            self.busy = True  # later calls wait until this one is on a connection
+
+    def pin(self, proto: Any) -> None:
+        self.proto = proto
+
+    def connected(self, _driver: CallDriver) -> None:
+        """The connecting call of the lane is sent (or failed): release the queue."""
+        self.busy = False
+        while self.queue and not self.busy:
+            d, codec, stub = self.queue.popleft()
+            self._go(d, codec, stub)
 
 
 def prepare(proxy: AsyncProxy, operation: Operation, args: Any) -> tuple[Any, Any]:
@@ -195,10 +347,20 @@ class RpcCall(CallDriver):
 
     @classmethod
     def begin(cls, proxy: AsyncProxy, operation: Operation, args: Any,
-              loop: asyncio.AbstractEventLoop) -> RpcCall:
-        """Start ``operation`` on ``loop`` (from any thread) without waiting."""
+              loop: asyncio.AbstractEventLoop, *, deadline: float | None = None,
+              cancel_timeout: float | None = None) -> RpcCall:
+        """Start ``operation`` on ``loop`` (from any thread) without waiting.
+
+        ``deadline`` (seconds from now): cancel non-abortively then, abortively
+        ``cancel_timeout`` seconds later (see the module docstring).  Without them the
+        proxy's defaults apply (``dcerpc.connect(..., deadline=, cancel_timeout=)``)."""
+        check_deadline(deadline, cancel_timeout)
+        opts = proxy.options
+        deadline = opts.deadline if deadline is None else deadline
+        cancel_timeout = opts.cancel_timeout if cancel_timeout is None else cancel_timeout
         codec, stub = prepare(proxy, operation, args)
         self = cls(proxy, operation, loop)
+        self.deadline, self.cancel_timeout = deadline, cancel_timeout
         if _running_loop() is loop:
             self._start_here(codec, stub)
         else:

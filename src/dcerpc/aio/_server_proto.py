@@ -14,16 +14,21 @@ import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import RemoteProtocolError
+from ..protocol._security import VerifierError
+from ..protocol._streaming import RequestData, RequestStarted
 from ..protocol.connection import ServerConnection
 from ..protocol.events import (
     NEED_DATA,
+    AuthFailed,
     BindReceived,
     CallOrphaned,
     CancelRequested,
     ConnectionClosed,
     RequestReceived,
 )
+from . import _pipe_server
 from ._callctx import CallContext
+from ._pipes import wake_drain
 from ._writer import Writer
 
 if TYPE_CHECKING:
@@ -72,8 +77,10 @@ class ServerProtocol(asyncio.Protocol):
             "sockname")
         self.conn = ServerConnection(self.server.registry.policy,
                                      self.server.config_for(self.sec_addr),
-                                     groups=self.server.groups, now=self.loop.time())
+                                     groups=self.server.groups,
+                                     acceptors=self.server.acceptors, now=self.loop.time())
         self.server._protocols.add(self)
+        _pipe_server.attach(self)  # pipe operations stream (no-op without any)
         self._arm_timer()
 
     def data_received(self, data: bytes) -> None:
@@ -102,6 +109,7 @@ class ServerProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._writer.resume(self.transport)
+        wake_drain(self)
         if self._writer.paused:  # the backlog filled the transport again
             return
         if self.transport is not None and not self.transport.is_closing():
@@ -138,6 +146,8 @@ class ServerProtocol(asyncio.Protocol):
                 return
             if isinstance(event, RequestReceived):
                 server._dispatch(self, event)
+            elif isinstance(event, (RequestStarted, RequestData)):
+                _pipe_server.on_event(self, event)
             elif isinstance(event, CancelRequested):
                 call = self.calls.get(event.call_id)
                 if call is not None:
@@ -147,6 +157,8 @@ class ServerProtocol(asyncio.Protocol):
                 if call is not None:
                     call.orphaned = True
                     call.cancelled.set()
+            elif isinstance(event, AuthFailed):
+                server.security_stats["bind_refused"] += 1
             elif isinstance(event, BindReceived):
                 if event.accepted:
                     self.group = event.assoc_group_id
@@ -205,6 +217,10 @@ class ServerProtocol(asyncio.Protocol):
 
     def _protocol_error(self, exc: RemoteProtocolError) -> None:
         log.info("closing connection from %s: %s", self.peer, exc)
+        # Every refused PDU is counted: a bad verifier, or anything that breaks the
+        # framing or the call sequence (a tampered header may do either).
+        kind = "verifier_rejected" if isinstance(exc, VerifierError) else "protocol_error"
+        self.server.security_stats[kind] += 1
         self.flush()  # the fault / bind_nak the spec wants sent first
         self._teardown()
         transport = self.transport
@@ -239,6 +255,7 @@ class ServerProtocol(asyncio.Protocol):
             call.orphaned = True
             call.cancelled.set()
         self.calls.clear()
+        wake_drain(self)
         group, self.group = self.group, 0
         self.server._connection_gone(self, group)
         if not self.closed.done():

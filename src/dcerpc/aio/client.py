@@ -8,7 +8,12 @@ tasks at once: calls multiplex on the pooled connections (:mod:`._channel`).
 Options: ``timeout`` (seconds per call, including connecting; on expiry the call is
 orphaned on the wire and :class:`RpcTimeout` raised), ``object_uuid``,
 ``max_xmit_frag`` / ``max_recv_frag``, ``connections`` (pool size, default 4) and
-``config`` (a full :class:`ConnectionConfig`).
+``config`` (a full :class:`ConnectionConfig`), ``auth`` (client credentials such as
+``dcerpc.auth.NTLM(user, password, domain)`` or ``dcerpc.auth.Negotiate(...)``) and
+``level`` (authentication level: a number 2..6 or ``"connect"``, ``"integrity"``,
+``"privacy"``; default PKT_INTEGRITY when ``auth`` is given). Every pooled connection
+authenticates at its bind; a refused authentication raises :class:`BindError` with
+status rpc_s_access_denied.
 
 Cancelling the task awaiting a call (``await proxy.Op(...)`` or ``await call``) has one
 policy: a non-abortive cancel goes on the wire (co_cancel, C706 §12.6.4.2), so the
@@ -24,7 +29,7 @@ import asyncio
 import dataclasses
 import math
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from .. import runtime
@@ -43,6 +48,7 @@ from ._channel import Channel, get_channel, release_channel
 
 if TYPE_CHECKING:
     from ._opcall import RpcCall
+    from ._pipe_client import StreamCall
 
 __all__ = ["AsyncProxy", "ClientOptions", "connect", "invoke", "resolve_spec"]
 
@@ -55,13 +61,25 @@ class ClientOptions:
     object_uuid: uuid.UUID | None = None
     connections: int = 4
     config: ConnectionConfig = dataclasses.field(default_factory=runtime_config)
+    #: Per-call deadline defaults (seconds): non-abortive cancel at ``deadline``, abortive
+    #: ``cancel_timeout`` later (:mod:`dcerpc.aio._opcall`).
+    deadline: float | None = None
+    cancel_timeout: float | None = None
+    #: (credentials, level) or None: what every connection authenticates with.
+    security: tuple[Any, int] | None = None
 
     @classmethod
     def make(cls, *, timeout: float | None = None, object_uuid: uuid.UUID | str | None = None,
              max_xmit_frag: int | None = None, max_recv_frag: int | None = None,
-             connections: int = 4, config: ConnectionConfig | None = None) -> ClientOptions:
-        if timeout is not None and (math.isnan(timeout) or timeout < 0):
-            raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout}")
+             connections: int = 4, config: ConnectionConfig | None = None,
+             deadline: float | None = None, cancel_timeout: float | None = None,
+             auth: Any = None, level: int | str | None = None) -> ClientOptions:
+        for name, value in (("timeout", timeout), ("deadline", deadline),
+                            ("cancel_timeout", cancel_timeout)):
+            if value is not None and (not isinstance(value, (int, float)) or math.isnan(value)
+                                      or value < 0):
+                raise ValueError(f"{name} must be a non-negative number of seconds, "
+                                 f"got {value!r}")
         if connections < 1:
             raise ValueError("connections must be at least 1")
         cfg = config if config is not None else runtime_config()
@@ -71,7 +89,20 @@ class ClientOptions:
             cfg = dataclasses.replace(cfg, **frags)
         if isinstance(object_uuid, str):
             object_uuid = uuid.UUID(object_uuid)
-        return cls(timeout, object_uuid, connections, cfg)
+        security = None
+        if auth is not None:
+            from ..auth.base import normalize_level
+
+            if not hasattr(auth, "client_context"):
+                raise TypeError(f"auth must be client credentials (dcerpc.auth.NTLM ...), "
+                                f"got {auth!r}")
+            security = (auth, normalize_level(level))
+            if security[1] < 2:
+                security = None  # level NONE: no authentication at all
+        elif level is not None:
+            raise ValueError("level= needs auth= credentials")
+        return cls(timeout, object_uuid, connections, cfg, deadline, cancel_timeout,
+                   security)
 
 
 def resolve_spec(spec: Any) -> Interface:
@@ -195,15 +226,27 @@ class _AsyncMethod:
     def __init__(self, proxy: AsyncProxy, op: Operation) -> None:
         self._proxy, self._op = proxy, op
 
-    def __call__(self, *args: Any) -> Coroutine[Any, Any, Any]:
+    def __call__(self, *args: Any) -> Awaitable[Any]:
+        if self._proxy.options.deadline is not None:
+            return self.start(*args)  # a per-proxy deadline needs the started-call driver
         return self._proxy._invoke(self._op, args)
 
-    def start(self, *args: Any) -> RpcCall:
+    def start(self, *args: Any, deadline: float | None = None,
+              cancel_timeout: float | None = None) -> RpcCall:
         """Start the call on the running loop without waiting; the returned
-        :class:`RpcCall` is awaitable and has the ``concurrent.futures`` methods."""
+        :class:`RpcCall` is awaitable and has the ``concurrent.futures`` methods.
+        ``deadline``/``cancel_timeout`` (seconds) override the proxy's defaults."""
         from ._opcall import RpcCall
 
-        return RpcCall.begin(self._proxy, self._op, args, asyncio.get_running_loop())
+        return RpcCall.begin(self._proxy, self._op, args, asyncio.get_running_loop(),
+                             deadline=deadline, cancel_timeout=cancel_timeout)
+
+    def stream(self, *args: Any) -> StreamCall:
+        """A call whose pipe parameters stream (``async with ... as call``; see
+        :mod:`dcerpc.aio._pipe_client`)."""
+        from ._pipe_client import StreamCall
+
+        return StreamCall(self._proxy, self._op, args)
 
     def __repr__(self) -> str:
         return f"<async RPC method {self._proxy.spec.name}.{self._op.name}>"
@@ -234,7 +277,7 @@ class AsyncProxy:
                                                      self.spec)
             if self._channel is None:
                 self._channel = get_channel(binding, self.options.config,
-                                            self.options.connections)
+                                            self.options.connections, self.options.security)
         return self._channel
 
     async def _invoke(self, op: Operation, args: Any) -> Any:

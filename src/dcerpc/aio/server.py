@@ -10,6 +10,10 @@ manager and its result is dropped (style-anchors §11.5 point 5).
 ``[async]`` operations (ACF, seed-semantics F24): ``impl.Op(pAsync, *in_args)`` returns at
 once and the call stays outstanding, holding no thread, until ``RpcAsyncCompleteCall`` /
 ``RpcAsyncAbortCall`` on ``pAsync`` from any thread (:mod:`dcerpc.aio._async_server`).
+The ``[async]`` routines of one connection are started one after the other, in arrival
+order (causal ordering, F12: :mod:`dcerpc.aio._async_lanes`).  With
+``register(..., binding_handles=True)`` an ``[in] handle_t`` parameter receives the call's
+:class:`CallContext` (the server binding handle).
 
 Limits: more than ``max_calls`` calls in progress across all connections → fault
 ``nca_s_server_too_busy`` (the call did not execute); nothing is ever queued without
@@ -17,6 +21,18 @@ bound. While stopping, new calls on open connections are refused the same way.
 ``stop(timeout)`` stops accepting, lets in-flight calls finish within ``timeout``,
 then cancels ``async`` managers, faults what is left with ``RPC_S_CALL_CANCELLED`` and
 closes every connection (running down their context handles).
+
+Authentication (docs/security.md): ``Server(auth=[acceptor, ...])`` offers one acceptor
+per auth_type (``dcerpc.auth.NTLMAcceptor``, ``NegotiateAcceptor``, ...); the sans-IO
+core runs the legs and protects the PDUs. ``register(spec, impl, min_level=...)`` refuses
+calls to that interface below an authentication level with fault rpc_s_access_denied
+(the level of an unauthenticated connection is NONE). ``security_stats`` counts the
+refusals: ``bind_refused`` (bad first token / unknown auth_type), ``verifier_rejected``
+(failed auth3/alter_context leg, missing/bad/replayed/reordered verifier; the
+connection is faulted and closed), ``level_too_low``, and ``protocol_error`` (any other
+PDU that broke the protocol, e.g. a tampered header). A manager sees the caller as
+``current_call().auth_info`` (a ``dcerpc.auth.ClientIdentity``, None when
+unauthenticated).
 
 asyncio use: ``await server.start()`` / ``await server.stop()`` or ``async with server``.
 Threaded use: ``server.start_background()`` / ``server.stop_background()`` run it on the
@@ -32,10 +48,13 @@ import dataclasses
 import inspect
 import logging
 import uuid
+from collections import Counter
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import status as st
+from ..auth.base import normalize_level
 from ..errors import RpcError
 from ..ndr.types import Interface
 from ..protocol._config import runtime_config
@@ -46,6 +65,7 @@ from ..runtime.contexts import ContextHandleTable, OpenHandle, rundown_callable
 from ..runtime.dispatch import Dispatcher, PreparedCall, fault_status
 from ..runtime.registry import InterfaceRegistry
 from ..transport import Listener, start_listener
+from ._async_lanes import AsyncLanes
 from ._async_server import REPLY, ServerAsyncState
 from ._callctx import CallContext, CancelSignal, context_for, set_current
 from ._eager import EAGER_DONE, run_eager
@@ -60,7 +80,7 @@ class Server:
     """An RPC server (see the module docstring)."""
 
     def __init__(self, *, epm: bool | int = False, max_calls: int = 1000, workers: int = 16,
-                 config: ConnectionConfig | None = None) -> None:
+                 config: ConnectionConfig | None = None, auth: Iterable[Any] = ()) -> None:
         if max_calls < 1 or workers < 1:
             raise ValueError("max_calls and workers must be positive")
         self.epm = epm
@@ -84,12 +104,61 @@ class Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Event | None = None
         self._stopping = False
+        self._lanes = AsyncLanes()
+        #: id(impl) -> impl for managers registered with binding_handles=True
+        self._handle_managers: dict[int, Any] = {}
+        #: interface model id -> (model, callback(spec, call) -> status); see
+        #: :meth:`set_if_callback`
+        self.if_callbacks: dict[int, tuple[Interface, Any]] = {}
+        #: auth_type → acceptor (dcerpc.auth.Acceptor), offered to every connection.
+        self.acceptors: dict[int, Any] = {}
+        for acceptor in auth:
+            self.add_acceptor(acceptor)
+        self._min_level: dict[int, int] = {}  # id(registry entry) → minimum auth level
+        self.security_stats: Counter[str] = Counter()
 
     # -- configuration -------------------------------------------------------------
-    def register(self, spec: Interface, impl: Any, *, object_uuid: uuid.UUID | None = None
-                 ) -> None:
-        """Serve ``spec`` with ``impl`` (for ``object_uuid``, else as the default manager)."""
-        self.registry.register(spec, impl, object_uuid)
+    def register(self, spec: Interface, impl: Any, *, object_uuid: uuid.UUID | None = None,
+                 binding_handles: bool = False, min_level: int | str | None = None) -> None:
+        """Serve ``spec`` with ``impl`` (for ``object_uuid``, else as the default manager).
+
+        ``binding_handles=True`` (MIDL manager signatures, as ``RpcServerRegisterIf``
+        registers them): each ``[in] handle_t`` parameter is passed to the manager, in
+        its position, as the call's :class:`CallContext`; otherwise it is left out.
+        ``min_level`` (a number or ``"connect"``, ``"integrity"``, ``"privacy"`` ...): calls
+        on connections authenticated below it are refused with rpc_s_access_denied."""
+        entry = self.registry.register(spec, impl, object_uuid)
+        if min_level is not None:
+            self._min_level[id(entry)] = normalize_level(min_level)
+        if binding_handles:
+            self._handle_managers[id(impl)] = impl
+        else:
+            self._handle_managers.pop(id(impl), None)
+
+    def set_if_callback(self, spec: Interface, callback: Any) -> None:
+        """Call ``callback(spec, call)`` before dispatching each call of ``spec``
+        (RpcServerRegisterIf2's IfCallback; ``call`` is the :class:`CallContext`, the
+        server binding handle).  It runs on the server's loop and must not block; a
+        non-zero status or an exception refuses the call with a ``RPC_S_ACCESS_DENIED``
+        fault before any manager runs.  ``None`` removes it."""
+        if callback is None:
+            self.if_callbacks.pop(id(spec), None)
+        else:
+            self.if_callbacks[id(spec)] = (spec, callback)
+
+    def add_acceptor(self, acceptor: Any) -> None:
+        """Offer ``acceptor`` (a ``dcerpc.auth.Acceptor``) for its auth_type."""
+        self.acceptors[int(acceptor.auth_type)] = acceptor
+
+    def _if_allowed(self, prepared: PreparedCall, call: CallContext) -> bool:
+        hit = self.if_callbacks.get(id(prepared.entry.spec))
+        if hit is None:
+            return True
+        try:
+            return not hit[1](hit[0], call)
+        except Exception:
+            log.exception("%s: the interface security callback raised", hit[0].name)
+            return False
 
     def listen(self, string_binding: str | StringBinding) -> None:
         """Add an endpoint (call before :meth:`start`; several are allowed)."""
@@ -223,6 +292,13 @@ class Server:
             if not ev.maybe:
                 conn.send_fault(ev.call_id, st.nca_s_server_too_busy, did_not_execute=True)
             return
+        security = ev.security
+        need = self._min_level.get(id(ev.interface))
+        if need is not None and (security.auth_level if security is not None else 1) < need:
+            self.security_stats["level_too_low"] += 1
+            if not ev.maybe:
+                conn.send_fault(ev.call_id, st.RPC_S_ACCESS_DENIED, did_not_execute=True)
+            return
         try:
             prepared = self.dispatcher.prepare(ev.interface, ev.opnum, ev.stub, proto.group,
                                                ev.object, little_endian=ev.little_endian)
@@ -239,10 +315,19 @@ class Server:
         call = CallContext(proto.peer, proto.protseq, ev.object, prepared.entry.spec,
                            prepared.operation, ev.call_id, proto.group, CancelSignal(loop))
         call.extra["maybe"] = ev.maybe
+        if security is not None:
+            call.auth_info = security.identity()  # type: ignore[attr-defined]
+        call.link = proto  # tells a lost connection from an orphaned call (F31)
+        if prepared.plan.binding_slots and id(prepared.impl) in self._handle_managers:
+            prepared.binding = call  # the server binding handle for [in] handle_t params
+        if self.if_callbacks and not self._if_allowed(prepared, call):
+            if not ev.maybe:
+                conn.send_fault(ev.call_id, st.RPC_S_ACCESS_DENIED, did_not_execute=True)
+            return
         method = prepared.method
         fut: asyncio.Future[Any]
         if prepared.operation.is_async:
-            fut = self._start_async_op(proto, call, prepared)
+            fut = self._lanes.submit(proto, lambda: self._start_async_op(proto, call, prepared))
         elif _is_async(method):
             # Run the manager eagerly (no Task unless it suspends, see aio/_eager.py);
             # it answers the call itself when it returns, in its own copy of the
@@ -261,7 +346,7 @@ class Server:
         else:
             assert self._pool is not None
             fut = loop.run_in_executor(self._pool, context_for(call).run, method,
-                                       *prepared.args)
+                                       *prepared.manager_args)
             fut.add_done_callback(lambda f: self._finished(proto, call, prepared, f))
         if not ev.maybe:
             proto.calls[ev.call_id] = call
@@ -305,18 +390,20 @@ class Server:
         def gone() -> None:
             # The connection died (or the client orphaned the call): drop the call now
             # rather than wait for a Complete that may never come (no leak).
-            if call.orphaned and state.drop() and self._settle(call):
-                proto.calls.pop(call.call_id, None)
+            # (Both paths that orphan a call take it out of proto.calls themselves;
+            # popping here would change that dict while _teardown iterates it.)
+            if call.orphaned and state.drop():
+                self._settle(call)
 
         call.cancelled.add_callback(gone)
         method = prepared.method
         if _is_async(method):
-            fut: asyncio.Future[Any] = loop.create_task(method(state, *prepared.args),
+            fut: asyncio.Future[Any] = loop.create_task(method(state, *prepared.manager_args),
                                                         context=context_for(call))
         else:
             assert self._pool is not None
             fut = loop.run_in_executor(self._pool, context_for(call).run, method, state,
-                                       *prepared.args)
+                                       *prepared.manager_args)
         fut.add_done_callback(manager_done)
         return fut
 
@@ -333,7 +420,7 @@ class Server:
         """Run an ``async def`` manager and answer its call (the task of the call)."""
         set_current(call)
         try:
-            result = await prepared.method(*prepared.args)
+            result = await prepared.method(*prepared.manager_args)
         except asyncio.CancelledError:
             self._complete(proto, call, prepared, True, None, None)
             raise

@@ -18,6 +18,13 @@ from ._compile import Compilation
 from ._pymap import PRIM_CONST, counted_names, default, hint, py_ident
 from ._writer import Writer
 
+
+def _pipe_of(T: t.NdrType) -> t.Pipe | None:
+    """The pipe a parameter passes (through [ref] pointers and typedef'd ranges)."""
+    while isinstance(T, (t.Pointer, t.Range)):
+        T = T.target if isinstance(T, t.Pointer) else T.type
+    return T if isinstance(T, t.Pipe) else None
+
 __all__ = ["generate"]
 
 _RESERVED = {"_t", "_support", "_uuid", "_enum", "_dc", "annotations", "__interfaces__",
@@ -429,7 +436,10 @@ class _Gen:
         if params and isinstance(params[0].type, t.Handle):
             binding = py_ident(params[0].name)
             params = params[1:]
-        pnames = [py_ident(p.name) for p in params if p.in_ and not isinstance(p.type, t.Handle)]
+        # F36: an [async] operation takes its [out] pipes too (pipes go by reference).
+        pnames = [py_ident(p.name) for p in params
+                  if (p.in_ or (op.is_async and _pipe_of(p.type) is not None))
+                  and not isinstance(p.type, t.Handle)]
         if binding is None:
             binding = "hBinding"
             while binding in pnames or binding == "pAsync":

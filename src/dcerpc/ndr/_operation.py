@@ -278,6 +278,12 @@ def _dec_pipe(d: Dec, P: t.Pipe, var: str, where: str) -> None:
     empty = {"bytes": 'b""', "wstr": '""'}.get(elem_kind(A), "[]")
     d.w(f"{var} = {empty}")
     with d.w.block("while True:"):
+        # The terminating chunk is its count alone: no padding for elements it does not
+        # have (C706 §14.3.11; what _enc_pipe sends), even for 8-aligned elements.
+        d.w("pos += -pos & 3")
+        with d.w.block("if b[pos:pos + 4] == b'\\x00\\x00\\x00\\x00':"):
+            d.w("pos += 4")
+            d.w("break")
         d.M, d.r = 1, 0
         d.inline(A, chunk, "ptee", where)
         d.flush()

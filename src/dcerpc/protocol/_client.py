@@ -26,6 +26,16 @@ we orphaned it is dropped silently.
 arms a timer: when it fires the core sends orphaned, forgets the call and emits
 ``CancelTimedOut`` ([MS-RPCE] 3.3.1.5.10). ``orphan(call_id)`` sends orphaned at once.
 A shutdown PDU from the server becomes ``ShutdownRequested``.
+
+Authentication ([MS-RPCE] 3.3.1.5.2 / 2.2.2.10; protocol-digest §4.3): with an ``auth``
+security context that is not complete yet, the bind carries its first token; each token
+the server returns (bind_ack, then alter_context_resp) is fed to ``step``. A token to
+send back goes in rpc_auth_3 when the context is then complete (NTLM's third leg: no
+reply) and in an alter_context re-proposing the first context otherwise (SPNEGO legs).
+``BindAccepted`` is emitted only once the context is complete; a security failure ends
+the bind with ``BindRejected`` (status rpc_s_access_denied). A context that is already
+complete when passed in is used as it is, without legs. Requests and responses are
+then protected per fragment by :mod:`._security`.
 """
 
 from __future__ import annotations
@@ -37,7 +47,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import LocalProtocolError, RemoteProtocolError
+from .. import status as st
+from ..errors import LocalProtocolError, RemoteProtocolError, SecurityError
 from ._config import ConnectionConfig, negotiate_frag
 from ._connection_base import ConnectionBase, ConnectionState
 from ._fragments import (
@@ -50,6 +61,7 @@ from ._fragments import (
     payload_size,
     request_parts,
 )
+from ._pdu_base import AuthVerifier
 from ._security import SecurityHook, protect, sec_trailer_overhead, unprotect
 from .constants import (
     PFC_CONC_MPX,
@@ -73,6 +85,7 @@ from .events import (
 from .pdu import (
     AlterContext,
     AlterContextResp,
+    Auth3,
     Bind,
     BindAck,
     BindNak,
@@ -97,6 +110,10 @@ _S = ConnectionState
 _ORPHAN_MEMORY = 4096
 
 
+class _AuthFailed(Exception):
+    """Internal: the security context failed during the bind legs."""
+
+
 @dataclass(slots=True)
 class _Call:
     p_cont_id: int
@@ -108,6 +125,8 @@ class ClientConnection(ConnectionBase):
     """Sans-IO client association: see the module docstring."""
 
     _fast_ptypes = frozenset({int(PTYPE.response)})
+    #: A :class:`~._streaming.ClientStreams` when the driver streams pipe calls.
+    _streaming: Any = None
 
     def __init__(self, config: ConnectionConfig | None = None, *,
                  auth: SecurityHook | None = None) -> None:
@@ -122,6 +141,8 @@ class ClientConnection(ConnectionBase):
         self._negotiating: tuple[int, tuple[ContextElement, ...]] | None = None
         self._bind_deadline: float | None = None
         self._cancel_armed = False
+        #: bind_ack being held back while the auth legs run (SPNEGO over alter_context).
+        self._held_ack: BindAck | None = None
 
     # -- intents -------------------------------------------------------------------
     def bind(self, contexts: Iterable[ContextElement], *, assoc_group_id: int = 0,
@@ -135,10 +156,17 @@ class ClientConnection(ConnectionBase):
         elems = self._elements(contexts, features)
         call_id = self._new_call_id()
         flags = _FIRST | _LAST | (int(PFC_CONC_MPX) if self.config.conc_mpx else 0)
+        verifier = None
+        if self.auth is not None and not self.auth.complete:
+            try:
+                verifier = self._verifier(self._step(None))
+            except _AuthFailed as exc:  # e.g. no credentials to start with
+                raise SecurityError(str(exc)) from None
         self._send(Bind(call_id=call_id, pfc_flags=flags,
                         max_xmit_frag=self.config.max_xmit_frag,
                         max_recv_frag=self.config.max_recv_frag,
-                        assoc_group_id=assoc_group_id, p_context_elem=elems))
+                        assoc_group_id=assoc_group_id, p_context_elem=elems,
+                        auth_verifier=verifier))
         self._negotiating = (call_id, elems)
         self.state = _S.BINDING
         if now is not None and self.config.bind_timeout is not None:
@@ -296,6 +324,9 @@ class ClientConnection(ConnectionBase):
         elif isinstance(pdu, AlterContextResp) and self._negotiating is not None \
                 and self.state is _S.BOUND:
             self._on_alter_resp(pdu)
+        elif isinstance(pdu, AlterContextResp) and self._held_ack is not None \
+                and self.state is _S.BINDING:
+            self._on_auth_alter_resp(pdu)
         elif isinstance(pdu, Shutdown) and self.state is _S.BOUND:
             self.shutdown_requested = True
             self._emit(ShutdownRequested())
@@ -321,10 +352,76 @@ class ClientConnection(ConnectionBase):
                 self.features = int(res.reason)
         return accepted
 
+    # -- authentication legs -----------------------------------------------------------
+    def _step(self, token: bytes | None) -> bytes | None:
+        assert self.auth is not None
+        try:
+            return self.auth.step(token)
+        except SecurityError as exc:
+            raise _AuthFailed(str(exc)) from exc
+
+    def _verifier(self, token: bytes | None) -> AuthVerifier:
+        assert self.auth is not None
+        if not token:
+            raise _AuthFailed("the security provider produced no token to send")
+        return AuthVerifier(auth_type=self.auth.auth_type, auth_level=self.auth.auth_level,
+                            auth_context_id=self.auth.auth_context_id, auth_value=token)
+
+    def _auth_leg(self, call_id: int, av: AuthVerifier | None, ack: BindAck) -> bool:
+        """Feed the server's token; True when the bind is complete (context done)."""
+        auth = self.auth
+        assert auth is not None and self._negotiating is not None
+        if av is not None and (av.auth_type != auth.auth_type
+                               or av.auth_context_id != auth.auth_context_id):
+            raise RemoteProtocolError("the server answered for another security context",
+                                      status=st.RPC_S_SEC_PKG_ERROR)
+        if auth.complete:
+            # Our last token completed the context (Kerberos DCE style: the client's
+            # AP-REP); whatever the server answers with carries nothing left to check.
+            return True
+        if av is None:
+            raise _AuthFailed("the server sent no security token")
+        out = self._step(av.auth_value)
+        if out is None:
+            if not auth.complete:
+                raise _AuthFailed("the security context stalled")
+            return True
+        if auth.complete and auth.auth_type == 10:
+            # NTLM's AUTHENTICATE travels in rpc_auth_3, same call_id as the bind, and is
+            # never answered ([MS-RPCE] 2.2.2.10; protocol-digest §4.3).
+            self._send(Auth3(call_id=call_id, auth_verifier=self._verifier(out)))
+            return True
+        # More legs: alter_context re-proposing the bind's first context ([MS-RPCE]
+        # 3.3.1.5.6), keeping the bind's call_id as Windows does.
+        elems = self._negotiating[1][:1]
+        self._send(AlterContext(call_id=call_id, max_xmit_frag=self.config.max_xmit_frag,
+                                max_recv_frag=self.config.max_recv_frag,
+                                assoc_group_id=ack.assoc_group_id, p_context_elem=elems,
+                                auth_verifier=self._verifier(out)))
+        self._held_ack = ack
+        return False
+
+    def _auth_failed(self, call_id: int, exc: _AuthFailed) -> None:
+        self._emit(BindRejected(call_id, None, st.RPC_S_ACCESS_DENIED))
+        self._close(f"authentication failed: {exc}")
+
     def _on_bind_ack(self, pdu: BindAck) -> None:
         assert self._negotiating is not None
         call_id, elems = self._negotiating
         accepted = self._results(elems, pdu.p_result_list)
+        if self.auth is not None and not self.auth.complete:
+            try:
+                done = self._auth_leg(call_id, pdu.auth_verifier, pdu)
+            except _AuthFailed as exc:
+                self._auth_failed(call_id, exc)
+                return
+            if not done:
+                return
+        self._bound(pdu, accepted)
+
+    def _bound(self, pdu: BindAck, accepted: dict[int, PresentationContext]) -> None:
+        assert self._negotiating is not None
+        call_id, _elems = self._negotiating
         self._negotiating = None
         self._bind_deadline = None
         self.contexts.update(accepted)
@@ -337,6 +434,18 @@ class ClientConnection(ConnectionBase):
         self._emit(BindAccepted(call_id, pdu.assoc_group_id, self.max_xmit_frag,
                                 self.max_recv_frag, pdu.p_result_list, accepted,
                                 self.conc_mpx, self.features, pdu.sec_addr))
+
+    def _on_auth_alter_resp(self, pdu: AlterContextResp) -> None:
+        assert self._negotiating is not None and self._held_ack is not None
+        call_id, elems = self._negotiating
+        ack, self._held_ack = self._held_ack, None
+        try:
+            done = self._auth_leg(call_id, pdu.auth_verifier, ack)
+        except _AuthFailed as exc:
+            self._auth_failed(call_id, exc)
+            return
+        if done:
+            self._bound(ack, self._results(elems, ack.p_result_list))
 
     def _on_alter_resp(self, pdu: AlterContextResp) -> None:
         assert self._negotiating is not None
@@ -372,6 +481,9 @@ class ClientConnection(ConnectionBase):
                     del self._orphaned[call_id]
                 return
             raise RemoteProtocolError(f"response for call {call_id}, which is not in flight")
+        if self._streaming is not None and call_id in self._streaming.rx:
+            self._streaming.on_response(call_id, flags, cancel_count, raw, pdu)
+            return
         if pdu is None and flags & _FIRST and flags & _LAST and call.stub is None:
             # A whole reply in one fragment: no reassembly state at all.
             stub = raw[24:]

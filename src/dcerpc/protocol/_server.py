@@ -38,16 +38,37 @@ co_cancel / PFC_PENDING_CANCEL on a call in progress → ``CancelRequested`` (it
 into the response's ``cancel_count``); orphaned → ``CallOrphaned`` and the call is
 forgotten: a late ``send_response`` for it sends nothing. Both are ignored for unknown
 calls, as Windows does (§3.3).
+
+Authentication ([MS-RPCE] 3.3.1.5.2, protocol-digest §4): ``acceptors`` maps auth_type
+→ an acceptor (``dcerpc.auth.Acceptor``). A bind with a verifier gets a security context
+from the acceptor of its auth_type (none → bind_nak authentication_type_not_recognized,
+a failing first token → bind_nak invalid_checksum) and the reply token rides in the
+bind_ack. Later tokens come in rpc_auth_3 (NTLM; never answered) or alter_context
+(SPNEGO; answered in alter_context_resp). A failing later token, a request before the
+context is complete, or a request fragment whose verifier is missing or wrong is
+answered with fault rpc_s_access_denied and the connection closes (the call is never
+dispatched); so is a [MS-RPCE] 2.2.2.13 verification trailer that does not describe the
+request (pcontext / header2 commands); a well-formed one is removed from the stub.
+
+Several security contexts may share a connection ([MS-RPCE] 3.3.1.5.2; impacket's
+``alter_ctx`` opens one per presentation context): an alter_context whose verifier names
+a new (auth_type, auth_context_id) starts another context, whose later legs arrive in
+rpc_auth_3 or alter_context like the first one's. A request is verified with the context
+its first fragment's verifier names (every fragment must name the same one); a request
+without a verifier is taken under the bind's context, which must then be below CALL. The
+response is protected with the request's context, and ``RequestReceived.security`` says
+who called. ``security`` is the bind's context once complete.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .. import status as st
-from ..errors import LocalProtocolError, RemoteProtocolError
+from ..errors import LocalProtocolError, RemoteProtocolError, SecurityError
 from ._config import ConnectionConfig, negotiate_frag
 from ._connection_base import ConnectionBase, ConnectionState, wire_status
 from ._fragments import (
@@ -66,7 +87,17 @@ from ._negotiation import (
     InterfacePolicy,
     negotiate_contexts,
 )
-from ._security import SecurityHook, protect, sec_trailer_overhead, unprotect
+from ._pdu_base import AuthVerifier
+from ._security import (
+    SecurityHook,
+    VerifierError,
+    check_verification_trailer,
+    protect,
+    protects_pdus,
+    sec_trailer_overhead,
+    split_verification_trailer,
+    unprotect,
+)
 from .constants import (
     PFC_CONC_MPX,
     PFC_DID_NOT_EXECUTE,
@@ -78,9 +109,11 @@ from .constants import (
     PTYPE,
     RPC_FAULT_FLAG_EXTENDED_ERROR,
     RejectReason,
+    SyntaxId,
 )
 from .events import (
     AlterContextReceived,
+    AuthFailed,
     BindReceived,
     CallOrphaned,
     CancelRequested,
@@ -127,6 +160,7 @@ class _Incoming:
     maybe: bool
     stub: StubAssembler
     cancel_count: int = 0
+    sec: SecurityHook | None = None
 
 
 @dataclass(slots=True)
@@ -135,6 +169,7 @@ class _Call:
 
     p_cont_id: int
     cancel_count: int = 0
+    sec: SecurityHook | None = None
 
 
 class _Nak(Exception):
@@ -142,6 +177,11 @@ class _Nak(Exception):
 
     def __init__(self, reason: int) -> None:
         self.reason = reason
+
+
+def _syntax_octets(syntax: SyntaxId) -> bytes:
+    """``p_syntax_id_t`` as on the wire (little-endian): UUID + if_version."""
+    return syntax.if_uuid.bytes_le + syntax.if_version.to_bytes(4, "little")
 
 
 class ServerConnection(ConnectionBase):
@@ -153,11 +193,19 @@ class ServerConnection(ConnectionBase):
     """
 
     _fast_ptypes = frozenset({int(PTYPE.request)})
+    #: A :class:`~._streaming.ServerStreams` when the driver streams pipe calls.
+    _streaming: Any = None
 
     def __init__(self, policy: InterfacePolicy, config: ConnectionConfig | None = None, *,
                  groups: AssociationGroups | None = None, auth: SecurityHook | None = None,
+                 acceptors: Mapping[int, Any] | None = None,
                  now: float | None = None) -> None:
         super().__init__(config, auth, now)
+        self.acceptors = acceptors or {}
+        #: every security context of the connection by (auth_type, auth_context_id)
+        self._sec: dict[tuple[int, int], SecurityHook] = {}
+        if auth is not None:
+            self._sec[(auth.auth_type, auth.auth_context_id)] = auth
         self.policy = policy
         self.groups = groups if groups is not None else AssociationGroups()
         self.assoc_group_id = 0
@@ -172,6 +220,12 @@ class ServerConnection(ConnectionBase):
     @property
     def calls_in_progress(self) -> int:
         return len(self._calls)
+
+    @property
+    def security(self) -> SecurityHook | None:
+        """The connection's security context once complete (None when unauthenticated)."""
+        auth = self.auth
+        return auth if auth is not None and auth.complete else None
 
     def send_response(self, call_id: int, stub: bytes | bytearray | memoryview) -> bool:
         """Send the reply of ``call_id``, fragmented to the client's ``max_recv_frag``.
@@ -196,9 +250,10 @@ class ServerConnection(ConnectionBase):
         call = self._take_call(call_id)
         if call is None:
             return False
-        payload = payload_size(self.max_xmit_frag, 24, sec_trailer_overhead(self.auth))
+        sec = call.sec
+        payload = payload_size(self.max_xmit_frag, 24, sec_trailer_overhead(sec))
         cancel_count = min(call.cancel_count, 0xFF)
-        if self.auth is None:
+        if sec is None:
             if len(stub) > payload and (type(stub) is bytes or (type(stub) is memoryview
                                                                 and stub.readonly)):
                 # Fragments that point into an immutable stub: no copy of it at all.
@@ -212,7 +267,7 @@ class ServerConnection(ConnectionBase):
             self._out += protect(Response(
                 call_id=call_id, pfc_flags=flags, alloc_hint=alloc_hint,
                 p_cont_id=call.p_cont_id, cancel_count=cancel_count, stub_data=chunk),
-                self.auth)
+                sec)
         return True
 
     def send_fault(self, call_id: int, status: int, *, did_not_execute: bool = False,
@@ -268,8 +323,7 @@ class ServerConnection(ConnectionBase):
         elif isinstance(pdu, Orphaned):
             self._on_orphaned(pdu.call_id)
         elif isinstance(pdu, Auth3) and self.state is _S.BOUND:
-            # [MS-RPCE] 2.2.2.10: never answered; the security legs arrive with dcerpc.auth.
-            pass
+            self._on_auth3(pdu)
         else:
             raise RemoteProtocolError(
                 f"{pdu.PTYPE.name} PDU is not allowed at a server in state {self.state.value}")
@@ -292,8 +346,7 @@ class ServerConnection(ConnectionBase):
                                 dict(self.contexts)))
 
     def _negotiate_bind(self, pdu: Bind) -> BindAck:
-        if pdu.auth_verifier is not None and self.auth is None:
-            raise _Nak(RejectReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED)
+        reply = self._accept_security(pdu.auth_verifier)
         try:
             results, accepted, features = negotiate_contexts(
                 pdu.p_context_elem, self.policy, {}, self.config.bind_time_features)
@@ -314,7 +367,82 @@ class ServerConnection(ConnectionBase):
         flags = _FIRST | _LAST | (int(PFC_CONC_MPX) if self.conc_mpx else 0)
         return BindAck(call_id=pdu.call_id, pfc_flags=flags, max_xmit_frag=self.max_xmit_frag,
                        max_recv_frag=self.max_recv_frag, assoc_group_id=group,
-                       sec_addr=self.config.sec_addr, p_result_list=results)
+                       sec_addr=self.config.sec_addr, p_result_list=results,
+                       auth_verifier=reply)
+
+    # -- authentication legs -------------------------------------------------------------
+    def _accept_security(self, av: AuthVerifier | None) -> AuthVerifier | None:
+        """Start the security context a bind asks for; the bind_ack's verifier."""
+        if av is None:
+            return None
+        if self.auth is not None and self.auth.complete:
+            return None  # a context established out of band (tests): nothing to do
+        acceptor = self.acceptors.get(av.auth_type)
+        if acceptor is None or not 2 <= av.auth_level <= 6:
+            self._emit(AuthFailed(f"auth_type {av.auth_type} / level {av.auth_level} "
+                                  "not offered"))
+            raise _Nak(RejectReason.AUTHENTICATION_TYPE_NOT_RECOGNIZED)
+        ctx = acceptor.server_context(av.auth_level, av.auth_context_id)
+        try:
+            out = ctx.step(av.auth_value)
+        except SecurityError as exc:
+            self._emit(AuthFailed(str(exc)))
+            raise _Nak(RejectReason.INVALID_CHECKSUM) from None
+        self.auth = ctx
+        self._sec[(av.auth_type, av.auth_context_id)] = ctx
+        return self._reply_verifier(ctx, out)
+
+    def _reply_verifier(self, auth: SecurityHook, token: bytes | None
+                        ) -> AuthVerifier | None:
+        if not token:
+            return None
+        return AuthVerifier(auth_type=auth.auth_type, auth_level=auth.auth_level,
+                            auth_context_id=auth.auth_context_id, auth_value=token)
+
+    def _continue_security(self, av: AuthVerifier | None, *, may_start: bool
+                           ) -> AuthVerifier | None:
+        """A later leg (rpc_auth_3 / alter_context): feed the token to the context the
+        verifier names; an alter_context (``may_start``) may start a new context."""
+        if av is None:
+            return None
+        key = (av.auth_type, av.auth_context_id)
+        auth = self._sec.get(key)
+        if auth is None:
+            acceptor = self.acceptors.get(av.auth_type)
+            if not may_start or acceptor is None or not 2 <= av.auth_level <= 6:
+                raise VerifierError(f"no security context {av.auth_context_id} of "
+                                    f"auth_type {av.auth_type}",
+                                    status=st.RPC_S_SEC_PKG_ERROR)
+            auth = acceptor.server_context(av.auth_level, av.auth_context_id)
+            self._sec[key] = auth
+        elif auth.complete:
+            return None  # alter_context for another presentation context: no new leg
+        try:
+            out = auth.step(av.auth_value)
+        except SecurityError as exc:
+            raise VerifierError(f"authentication failed: {exc}") from exc
+        return self._reply_verifier(auth, out)
+
+    def _on_auth3(self, pdu: Auth3) -> None:
+        # [MS-RPCE] 2.2.2.10: the third leg is never answered.
+        av = pdu.auth_verifier
+        self._continue_security(av, may_start=False)
+        auth = self._sec.get((av.auth_type, av.auth_context_id)) if av is not None else None
+        if auth is not None and not auth.complete:
+            raise VerifierError("the security context is incomplete after rpc_auth_3")
+
+    def _select_security(self, av: AuthVerifier | None) -> SecurityHook | None:
+        """The context a request's first fragment names (the bind's when it names none)."""
+        if av is None:
+            auth = self.auth
+        else:
+            auth = self._sec.get((av.auth_type, av.auth_context_id))
+            if auth is None:
+                raise VerifierError(f"request for unknown security context "
+                                    f"{av.auth_context_id}")
+        if auth is not None and not auth.complete:
+            raise VerifierError("request before the security context is complete")
+        return auth
 
     def _on_alter(self, pdu: AlterContext) -> None:
         if self.state is not _S.BOUND:
@@ -324,11 +452,13 @@ class ServerConnection(ConnectionBase):
                 pdu.p_context_elem, self.policy, self.contexts, self.config.bind_time_features)
         except BindUnacceptable as exc:
             raise RemoteProtocolError(str(exc)) from None
+        reply = self._continue_security(pdu.auth_verifier, may_start=True)
         self.contexts.update(accepted)
         # Windows/Samba send an empty secondary address in alter_context_resp (§1.6).
         self._send(AlterContextResp(call_id=pdu.call_id, max_xmit_frag=self.max_xmit_frag,
                                     max_recv_frag=self.max_recv_frag,
-                                    assoc_group_id=self.assoc_group_id, p_result_list=results))
+                                    assoc_group_id=self.assoc_group_id, p_result_list=results,
+                                    auth_verifier=reply))
         self._emit(AlterContextReceived(pdu.call_id, results, accepted))
 
     def _on_request(self, pdu: Request, raw: bytes) -> None:
@@ -337,13 +467,14 @@ class ServerConnection(ConnectionBase):
                                 pdu)
 
     def _handle_fast(self, raw: bytes) -> bool:
-        if self.auth is not None:
+        if self._sec:
             return False
         (_v, _m, _t, flags, drep, _f, _a, call_id, alloc_hint, p_cont_id,
          opnum) = REQUEST_HEADER.unpack_from(raw)
         if flags & _OBJECT:
             return False
-        if flags & _WHOLE_MASK == _WHOLE and self.state is _S.BOUND and self._rx is None:
+        if (flags & _WHOLE_MASK == _WHOLE and self.state is _S.BOUND and self._rx is None
+                and self._streaming is None):  # a pipe call must reach the stream hook
             # A whole call in one fragment, neither [maybe] nor cancelled: when every
             # check of _on_request_fields / _check_start / _dispatch_call passes, emit
             # the event here (the small call's path, without the general bookkeeping).
@@ -368,6 +499,9 @@ class ServerConnection(ConnectionBase):
         path (the stub is then the octets after the 24-octet header)."""
         if self.state is not _S.BOUND:
             raise RemoteProtocolError("request before bind")
+        if self._streaming is not None and self._streaming.on_fragment(
+                call_id, flags, alloc_hint, p_cont_id, opnum, obj, drep, raw, pdu):
+            return
         rx = self._rx
         if pdu is None and flags & _FIRST and flags & _LAST:
             # A whole call in one fragment: no reassembly state at all.
@@ -384,7 +518,9 @@ class ServerConnection(ConnectionBase):
                                 0)
             return
         if flags & _FIRST:
+            sec = self._select_security(pdu.auth_verifier) if pdu is not None else None
             rx = self._start_request(call_id, flags, alloc_hint, p_cont_id, opnum, obj, drep)
+            rx.sec = sec
         elif rx is None or rx.call_id != call_id:
             raise RemoteProtocolError(
                 f"request fragment for call {call_id} without a first fragment")
@@ -394,7 +530,7 @@ class ServerConnection(ConnectionBase):
         elif flags & _CANCEL:
             rx.cancel_count += 1
         if pdu is not None:
-            rx.stub.append(unprotect(pdu, raw, self.auth))
+            rx.stub.append(unprotect(pdu, raw, rx.sec))
         elif flags & _FIRST and flags & _LAST:
             rx.stub.append(raw[24:])
         else:  # one fragment of many: reassembly copies it once, at the join
@@ -426,14 +562,29 @@ class ServerConnection(ConnectionBase):
             raise RemoteProtocolError("a second call is in progress without PFC_CONC_MPX")
 
     def _dispatch(self, rx: _Incoming) -> None:
+        stub = rx.stub.take()
+        if protects_pdus(rx.sec):
+            stub, commands = split_verification_trailer(stub)
+            if commands:
+                self._check_trailer(rx, commands)
         # The stub is in the sender's byte order (C706 §14.1); the engine decodes with it.
         self._dispatch_call(rx.call_id, rx.p_cont_id, rx.opnum, rx.object, rx.maybe,
-                            rx.stub.take(), rx.cancel_count,
+                            stub, rx.cancel_count, sec=rx.sec,
                             little_endian=bool(rx.packed_drep[0] & 0x10))
+
+    def _check_trailer(self, rx: _Incoming, commands: list[tuple[int, bytes]]) -> None:
+        ctx = self.contexts.get(rx.p_cont_id)
+        if ctx is None:
+            return  # answered nca_s_unk_if by _dispatch_call
+        check_verification_trailer(commands, call_id=rx.call_id, p_cont_id=rx.p_cont_id,
+                                   opnum=rx.opnum, packed_drep=rx.packed_drep,
+                                   abstract=_syntax_octets(ctx.abstract_syntax),
+                                   transfer=_syntax_octets(ctx.transfer_syntax))
 
     def _dispatch_call(self, call_id: int, p_cont_id: int, opnum: int,
                        obj: uuid.UUID | None, maybe: bool, stub: bytes,
-                       cancel_count: int, *, little_endian: bool = True) -> None:
+                       cancel_count: int, *, little_endian: bool = True,
+                       sec: SecurityHook | None = None) -> None:
         ctx = self.contexts.get(p_cont_id)
         if ctx is None:
             self._send_fault(call_id, st.nca_s_unk_if, p_cont_id, did_not_execute=True)
@@ -443,9 +594,9 @@ class ServerConnection(ConnectionBase):
                              did_not_execute=True)
             return
         if not maybe:  # [maybe] calls get no reply (C706 §12.6.3.1 PFC_MAYBE)
-            self._calls[call_id] = _Call(p_cont_id, cancel_count)
+            self._calls[call_id] = _Call(p_cont_id, cancel_count, sec)
         self._emit(RequestReceived(call_id, p_cont_id, opnum, stub, obj, ctx.interface,
-                                   maybe, little_endian))
+                                   maybe, little_endian, sec))
         if cancel_count:
             self._emit(CancelRequested(call_id))
 

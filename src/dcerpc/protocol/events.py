@@ -23,6 +23,7 @@ __all__ = [
     "NEED_DATA",
     "AlterContextAccepted",
     "AlterContextReceived",
+    "AuthFailed",
     "BindAccepted",
     "BindReceived",
     "BindRejected",
@@ -175,6 +176,14 @@ class BindReceived(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AuthFailed(Event):
+    """A bind's security token was refused (server); a BindReceived(accepted=False)
+    follows. Failures after the bind raise ``VerifierError`` instead."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlterContextReceived(Event):
     """An alter_context was answered with alter_context_resp (server)."""
 
@@ -200,6 +209,9 @@ class RequestReceived(Event):
     maybe: bool = False
     #: The stub's integer byte order (the request's packed_drep, C706 §14.1).
     little_endian: bool = True
+    #: The security context the request was authenticated with (a
+    #: ``dcerpc.auth.SecurityContext``; None when unauthenticated).
+    security: Any = None
 
 
 @dataclass(frozen=True, slots=True)

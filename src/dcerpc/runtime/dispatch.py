@@ -23,6 +23,15 @@ Fault mapping (C706 §12.6.4.7 fault statuses; [MS-RPCE] 2.2.2.9):
   contract → ``nca_s_fault_unspec`` (0x1C000012), with the traceback logged to the
   ``dcerpc.server`` logger. The server never goes down because of a manager.
 
+Explicit binding handles: an ``[in] handle_t`` parameter is not on the wire (C706
+§14.3.10.1).  Managers registered MIDL-style (``dcerpc.win32.RpcServerRegisterIf``) still
+receive an argument in its position — the *server binding handle of the call*, which the
+driver supplies (:attr:`PreparedCall.binding`, the call's :class:`~dcerpc.aio.CallContext`)
+— so they can pass it to ``RpcServerTestCancel`` and, later, to impersonation
+(seed-semantics F29, §8: ``def Op(h_binding, *args)``).  Pythonic managers
+(``Server.register``) get the [in] values without it, as before; they have
+``dcerpc.current_call()``.
+
 Result contract (same as :mod:`dcerpc.ndr._operation`): the manager returns the return
 value (if the operation has one), then the [out] and [in, out] parameters in IDL order —
 one value bare, several as a tuple or namedtuple, nothing as None.
@@ -69,6 +78,8 @@ class _OpPlan:
     in_handles: tuple[tuple[int, t.Param, t.ContextHandle], ...]
     #: (index among results, param or None for the return value, handle type)
     out_handles: tuple[tuple[int, t.Param | None, t.ContextHandle], ...]
+    #: positions of the ``[in] handle_t`` parameters among the manager's arguments
+    binding_slots: tuple[int, ...] = ()
 
 
 def _plan(op: t.Operation) -> _OpPlan:
@@ -81,7 +92,9 @@ def _plan(op: t.Operation) -> _OpPlan:
     results += [(p, p.type) for p in codec.out_params]
     outs = tuple((k, p, h) for k, (p, T) in enumerate(results)
                  if (h := _context_handle(T)) is not None)
-    return _OpPlan(codec, len(results), ins, outs)
+    manager_params = [p for p in op.params if p.in_]
+    slots = tuple(i for i, p in enumerate(manager_params) if isinstance(p.type, t.Handle))
+    return _OpPlan(codec, len(results), ins, outs, slots)
 
 
 @dataclass(eq=False, slots=True)
@@ -98,6 +111,21 @@ class PreparedCall:
     plan: _OpPlan
     #: wire value of each [in, out] context handle param, to answer with the same GUID
     handle_in: dict[int, ContextHandleValue] = field(default_factory=dict)
+    #: the server binding handle passed for ``[in] handle_t`` parameters (set by the
+    #: driver once it has made the call's context)
+    binding: Any = None
+
+    @property
+    def manager_args(self) -> list[Any]:
+        """The manager's arguments: the [in] values, with :attr:`binding` inserted at each
+        ``[in] handle_t`` position (``args`` stays the wire values, for sizing [out]s)."""
+        slots = self.plan.binding_slots
+        if not slots or self.binding is None:
+            return self.args
+        out = list(self.args)
+        for i in slots:
+            out.insert(i, self.binding)
+        return out
 
 
 class Dispatcher:

@@ -42,9 +42,6 @@ from dcerpc.status import (
     RPC_S_NO_CALL_ACTIVE,
     RPC_S_OK,
 )
-from dcerpc.win32._kernel import SetEvent, queue_user_apc
-from dcerpc.win32._messages import PostMessage
-from dcerpc.win32._ports import PostQueuedCompletionStatus
 
 log = logging.getLogger("dcerpc.win32")
 
@@ -319,36 +316,13 @@ def async_call_complete(Async: RPC_ASYNC_STATE, reply: Any = None,
 
 
 def notify(Async: RPC_ASYNC_STATE) -> None:
-    """Deliver the one call-complete notification through the selected mechanism (§4).
-    A failed delivery (closed port, destroyed window) is logged; the outcome stays
-    collectable with RpcAsyncCompleteCall."""
+    """Deliver the one call-complete notification through the selected mechanism (§4);
+    the per-mechanism code and thread rules are in :mod:`dcerpc.notify`.  A failed delivery
+    (closed port, destroyed window) is logged; the outcome stays collectable with
+    RpcAsyncCompleteCall."""
+    # Lazy: dcerpc.notify imports the Win32 objects of this package.
+    from dcerpc.notify import deliver
+
     sel = Async._selection if Async._selection is not None else _snapshot(Async)
-    kind = sel[0]
-    if kind == RpcNotificationTypeEvent:
-        ok = SetEvent(sel[1])
-    elif kind == RpcNotificationTypeApc:
-        routine, thread = sel[1], sel[2]
-
-        def apc(_data: Any) -> None:
-            routine(Async, None, RpcCallComplete)
-
-        try:
-            queue_user_apc(apc, thread)
-            ok = True
-        except (TypeError, ValueError):
-            ok = False
-    elif kind == RpcNotificationTypeIoc:
-        ok = PostQueuedCompletionStatus(sel[1], sel[2], sel[3], sel[4])
-    elif kind == RpcNotificationTypeHwnd:
-        # The docs put the async state in lParam; Wine posts 0 (§7 C5: follow the docs).
-        ok = sel[1] is not None and PostMessage(sel[1], sel[2], 0, Async)
-    elif kind == RpcNotificationTypeCallback:
-        ok = True
-        try:
-            sel[1](Async, None, RpcCallComplete)
-        except Exception:  # §4 [D]: never affects the call's result
-            log.exception("RPC async notification routine raised")
-    else:
-        ok = True  # RpcNotificationTypeNone: the client polls
-    if not ok:
-        log.warning("async notification (type %s) could not be delivered for %r", kind, Async)
+    if not deliver(Async, sel):
+        log.warning("async notification (type %s) could not be delivered for %r", sel[0], Async)

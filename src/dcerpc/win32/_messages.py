@@ -18,10 +18,16 @@ Choices where Python needs one:
   excludes it.  ``hWnd = -1`` selects only thread messages (``hwnd is None``), as in Win32.
 * ``DispatchMessage`` for a window owned by another thread does not call the procedure; it
   returns 0 with last error ERROR_WINDOW_OF_OTHER_THREAD.
+* :class:`LoopWindow` (no Win32 counterpart) is a window whose "thread" is an asyncio event
+  loop: ``PostMessage`` hands the MSG to the loop with ``loop.call_soon_threadsafe`` and the
+  loop's thread runs the handler (or queues the MSG for ``await w.get_message()``).  It is
+  how an asyncio program receives ``RpcNotificationTypeHwnd`` notifications (F21) without a
+  ``GetMessage`` loop on a thread of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import weakref
@@ -156,6 +162,65 @@ class Window:
         self.destroyed = True
 
 
+class LoopWindow(Window):
+    """A message-only window whose message loop is an asyncio event loop.
+
+    ``PostMessage(w, ...)`` from any thread schedules delivery with
+    ``loop.call_soon_threadsafe``; on the loop's thread the MSG goes to ``handler(w, msg,
+    wParam, lParam)`` when one is given (a coroutine it returns is run as a task on the
+    loop), else to an :class:`asyncio.Queue` read with ``await w.get_message()``.  The
+    handler never runs on the posting thread, exactly as a window procedure runs only on
+    its owner's thread.  Posting to a closed loop fails like posting to a destroyed window
+    (PostMessage returns False, ERROR_INVALID_WINDOW_HANDLE); a message posted to a loop
+    that never runs again is never delivered.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 handler: WndProc | None = None) -> None:
+        # Not Window.__init__: the owner is the loop's thread, not the creating thread's
+        # queue.  It is known now when created on the running loop, else at first delivery.
+        self.loop = loop
+        self.wndproc = handler
+        self.destroyed = False
+        self.queue = None  # type: ignore[assignment]
+        self.messages: asyncio.Queue[MSG] = asyncio.Queue()
+        self.owner = _loop_thread(loop)  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<LoopWindow loop={self.loop!r} destroyed={self.destroyed}>"
+
+    def post(self, msg: int, wparam: int = 0, lparam: Any = 0) -> None:
+        if self.destroyed:
+            raise ValueError("window destroyed")
+        try:
+            self.loop.call_soon_threadsafe(self._deliver, MSG(self, msg, wparam, lparam))
+        except RuntimeError as exc:  # the loop is closed
+            raise ValueError(f"the window's event loop is closed: {exc}") from None
+
+    def _deliver(self, m: MSG) -> None:
+        self.owner = threading.current_thread()
+        if self.destroyed:
+            return
+        if self.wndproc is None:
+            self.messages.put_nowait(m)
+            return
+        result = self.wndproc(self, m.message, m.wParam, m.lParam)
+        if asyncio.iscoroutine(result):
+            self.loop.create_task(result)
+
+    async def get_message(self) -> MSG:
+        """The next posted MSG (only when no handler was given); call it on the loop."""
+        return await self.messages.get()
+
+
+def _loop_thread(loop: asyncio.AbstractEventLoop) -> threading.Thread | None:
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return threading.current_thread() if running is loop else None
+
+
 def CreateWindow(lpClassName: str | None = None, lpWindowName: str | None = None,
                  *_unused: Any, wndproc: WndProc | None = None) -> Window:
     """A message-only window owned by the calling thread.  The C arguments (class, title,
@@ -184,7 +249,11 @@ def PostMessage(hWnd: Window | None, Msg: int, wParam: int = 0, lParam: Any = 0)
     if not isinstance(hWnd, Window) or hWnd.destroyed:
         SetLastError(ERROR_INVALID_WINDOW_HANDLE)
         return False
-    hWnd.post(Msg, wParam, lParam)
+    try:
+        hWnd.post(Msg, wParam, lParam)
+    except ValueError:  # destroyed meanwhile, or a LoopWindow whose loop is closed
+        SetLastError(ERROR_INVALID_WINDOW_HANDLE)
+        return False
     return True
 
 
