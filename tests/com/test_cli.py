@@ -1,4 +1,4 @@
-"""``python -m dcerpc.com serve``: the COM server from the command line."""
+"""``dcerpc com serve``: the COM server from the command line."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_com_serve_hosts_a_class(tmp_path: Path) -> None:
         "class ByName(Calc):\n"
         "    _com_interfaces_ = ['ICalc', 'IStats']  # resolved against --idl\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dcerpc.com", "serve", "--idl", str(HERE / "calc.idl"),
+        [sys.executable, "-m", "dcerpc.cli", "com", "serve", "--idl", str(HERE / "calc.idl"),
          "--class", f"{CLSID_Calc}={impl}:ByName", "--bind", "ncacn_ip_tcp:127.0.0.1[0]"],
         cwd=HERE, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -53,7 +53,7 @@ def test_com_serve_hosts_a_class(tmp_path: Path) -> None:
 
 def test_com_serve_usage_errors() -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "dcerpc.com", "serve",
+        return subprocess.run([sys.executable, "-m", "dcerpc.cli", "com", "serve",
                                "--idl", str(HERE / "calc.idl"), *args,
                                "--bind", "ncacn_ip_tcp:127.0.0.1[0]"],
                               cwd=HERE, env=_env(), capture_output=True, text=True,
