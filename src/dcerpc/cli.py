@@ -1,4 +1,4 @@
-"""The dcerpc command line: idl compile, serve, call, epm serve|lookup, demo.
+"""The dcerpc command line: idl compile, serve, call, epm serve|lookup, com serve, demo.
 
 Each subcommand lives in the module that owns its feature; this file only wires them.
 """
@@ -43,6 +43,14 @@ def _build_parser() -> argparse.ArgumentParser:
     rpc.add_epm_lookup_arguments(lookup)
     lookup.set_defaults(run=rpc.run_epm_lookup)
 
+    com = sub.add_parser("com", help="COM objects over DCOM")
+    com_sub = com.add_subparsers(dest="com_command", required=True)
+    com_serve = com_sub.add_parser("serve", help="host COM classes (activation, OXID "
+                                   "resolver and the objects on one endpoint)")
+    from .com import _cli as com_cli
+
+    com_cli.add_serve_arguments(com_serve)
+    com_serve.set_defaults(run=com_cli.run_serve)
     demo = sub.add_parser("demo", help="run the demonstration")
     from . import _demo
 

@@ -138,7 +138,8 @@ def test_complete_inside_the_routine_and_raise_before_hand_off() -> None:
         server, impl = make()
         async with server, dcerpc.aio.connect(server.bindings[0], svc.TestSvc) as c:
             assert await c.Double(21) == (0, 42)  # T31
-            # The reply may overtake the manager's own bookkeeping after Complete.
+            # The reply may reach us before the worker thread records what the two
+            # completions returned: wait for the routine to finish, then check.
             assert await await_until(lambda: len(impl.in_routine) == 2, BOUND)
             assert impl.in_routine == [RPC_S_OK, RPC_S_INVALID_ASYNC_HANDLE]
             with pytest.raises(dcerpc.CallFault) as info:  # T34

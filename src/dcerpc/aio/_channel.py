@@ -56,6 +56,8 @@ class Channel:
         self.refs = 0
         self._open_lock = asyncio.Lock()
         self._room = asyncio.Event()
+        #: (syntax, connection, p_cont_id) of the last call (see acquire_now)
+        self._fast: tuple[SyntaxId, ClientProtocol, int] | None = None
 
     def _limit(self, proto: ClientProtocol) -> int:
         return self.key.config.max_concurrent_calls if proto.conn.conc_mpx else 1
@@ -75,6 +77,21 @@ class Channel:
     def acquire_now(self, syntax: SyntaxId) -> tuple[ClientProtocol, int] | None:
         """:meth:`acquire` without waiting: None unless a bound connection with room and
         the context for ``syntax`` is at hand (the steady state of a busy pool)."""
+        conns = self.conns
+        if len(conns) == 1:  # the usual pool: no choice to make
+            proto = conns[0]
+            fast = self._fast
+            # the context of the last call's syntax object (contexts are never taken back)
+            if fast is not None and fast[0] is syntax and fast[1] is proto:
+                p: int | None = fast[2]
+            else:
+                p = proto.contexts.get(syntax)
+                if p is not None:
+                    self._fast = (syntax, proto, p)
+            if p is not None and (proto._bound_ok or proto.usable()) and not proto.dead \
+                    and not proto.draining and proto.in_flight < (
+                        self.key.config.max_concurrent_calls if proto.conn.conc_mpx else 1):
+                return proto, p
         proto = self._pick(syntax)
         if proto is not None and not proto.dead:
             p = proto.contexts.get(syntax)

@@ -67,6 +67,10 @@ class ServerProtocol(asyncio.Protocol):
         self._torn_down = False
         self._flush_scheduled = False
         self._batched = 0  # replies queued since the last write
+        #: True while process() drains events: replies produced meanwhile (managers run
+        #: eagerly, see aio/_eager.py) leave in writes of ``_BATCH`` replies and the one
+        #: write process() ends with.
+        self._pumping = False
         self._writer = Writer()
 
     # -- asyncio.Protocol ----------------------------------------------------------
@@ -128,14 +132,24 @@ class ServerProtocol(asyncio.Protocol):
         conn = self.conn
         assert conn is not None
         server = self.server
+        self._pumping = True
+        try:
+            self._pump(conn, server)
+        finally:
+            self._pumping = False
+        if not self._torn_down:
+            self.flush()
+
+    def _pump(self, conn: ServerConnection, server: Server) -> None:
         while True:
             try:
                 event = conn.next_event()
             except RemoteProtocolError as exc:
+                self._pumping = False
                 self._protocol_error(exc)
                 return
             if event is NEED_DATA:
-                break
+                return
             if isinstance(event, RequestReceived):
                 server._dispatch(self, event)
             elif isinstance(event, (RequestStarted, RequestData)):
@@ -159,7 +173,6 @@ class ServerProtocol(asyncio.Protocol):
                 self.flush()
                 self.close()
                 return
-        self.flush()
 
     def flush(self) -> None:
         conn, transport = self.conn, self.transport
@@ -178,7 +191,11 @@ class ServerProtocol(asyncio.Protocol):
         in progress on the connection (sequential calls) there is nothing to wait for:
         flush now."""
         self._batched += 1
-        if self._batched >= _BATCH or not self.calls:  # full, or nothing else to wait for
+        if self._batched >= _BATCH:  # full: let the client start on these meanwhile
+            self.flush()
+        elif self._pumping:  # process() writes the rest once it has drained the input
+            return
+        elif not self.calls:  # nothing else to wait for
             self.flush()
         elif not self._flush_scheduled:
             self._flush_scheduled = True

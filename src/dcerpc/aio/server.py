@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import inspect
 import logging
@@ -74,6 +75,7 @@ from ..transport.lrpc import local_identity
 from ._async_lanes import AsyncLanes
 from ._async_server import REPLY, ServerAsyncState
 from ._callctx import CallContext, CancelSignal, context_for, run_manager, set_current
+from ._eager import EAGER_DONE, run_eager
 from ._server_proto import ServerProtocol
 
 __all__ = ["Server"]
@@ -354,10 +356,20 @@ class Server:
         if prepared.operation.is_async:
             fut = self._lanes.submit(proto, lambda: self._start_async_op(proto, call, prepared))
         elif _is_async(method):
-            # The task answers the call itself when the manager returns (no done
-            # callback, hence no extra loop turn per call); it runs in its own copy of
-            # the context, where _serve_async sets current_call().
-            fut = loop.create_task(self._serve_async(proto, call, prepared))
+            # Run the manager eagerly (no Task unless it suspends, see aio/_eager.py);
+            # it answers the call itself when it returns, in its own copy of the
+            # context, where _serve_async sets current_call(). The call is registered
+            # first, since it may well be answered before run_eager returns.
+            if not ev.maybe:
+                proto.calls[ev.call_id] = call
+            self._inflight[call] = (proto, EAGER_DONE)
+            if self._idle is not None:
+                self._idle.clear()
+            fut = run_eager(loop, self._serve_async(proto, call, prepared),
+                            contextvars.copy_context())
+            if fut is not EAGER_DONE and call in self._inflight:
+                self._inflight[call] = (proto, fut)
+            return
         else:
             assert self._pool is not None
             fut = loop.run_in_executor(self._pool, context_for(call).run, run_manager,

@@ -10,7 +10,7 @@ from ._codegen import UNITS
 from ._dec import root_decoder
 from ._enc import root_encoder
 from ._layout import unrange
-from ._runtime import LOW_LEVEL_ERRORS, map_decode_error, map_encode_error
+from ._runtime import LOW_LEVEL_ERRORS, decode_input, map_decode_error, map_encode_error
 
 _ENC: dict[bool, dict[Any, Any]] = {True: {}, False: {}}
 _DEC: dict[bool, dict[Any, Any]] = {True: {}, False: {}}
@@ -83,7 +83,7 @@ def decode_at(T: Any, b: bytes, pos: int, little_endian: bool = True) -> tuple[A
 
 def decode(T: Any, data: bytes | bytearray | memoryview, *, little_endian: bool = True) -> Any:
     """Unmarshal one top-level T from ``data``; trailing bytes are an error."""
-    b = data if type(data) is bytes else bytes(data)
+    b = decode_input(data)
     value, pos = decode_at(T, b, 0, little_endian)
     if pos != len(b):
         raise NdrError(f"{len(b) - pos} trailing bytes after {label(descriptor(T))}", pos)

@@ -215,7 +215,7 @@ class Dec(DecArrays, Aligner):
         self.w("pos += 8")
         self.w(f"if {mx} != {cnt}: raise _bounds_err('MInterfacePointer', {mx}, 0, {cnt}, pos)")
         self.w(f"if pos + {cnt} > len(b): raise _trunc('MInterfacePointer', {cnt}, pos, len(b))")
-        self.w(f"{target} = _IFACE.decode({self.u.const(T, 'ip')}, b[pos:pos + {cnt}])")
+        self.w(f"{target} = _IFACE.decode({self.u.const(T, 'ip')}, _bytes(b[pos:pos + {cnt}]))")
         self.w(f"pos += {cnt}")
 
     def range_count(self, T: t.Range, x: str, where: str) -> None:

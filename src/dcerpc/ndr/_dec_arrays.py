@@ -108,10 +108,10 @@ class DecArrays:
                f"raise _string_err({where!r}, {mx}, {off}, {ac}, {unit}, pos, len(b))")
         if unit == 2:
             self.w(f"if b[{end} - 1] or b[{end} - 2]: raise _no_term({where!r}, pos)")
-            self.w(f"{target} = b[pos:{end} - 2].decode({self.utf16!r}, 'surrogatepass')")
+            self.w(f"{target} = _str(b[pos:{end} - 2], {self.utf16!r}, 'surrogatepass')")
         else:
             self.w(f"if b[{end} - 1]: raise _no_term({where!r}, pos)")
-            self.w(f"{target} = b[pos:{end} - 1].decode('latin-1')")
+            self.w(f"{target} = _str(b[pos:{end} - 1], 'latin-1')")
         self.w(f"pos = {end}")
         self.M, self.r = 1, 0
 
@@ -151,26 +151,26 @@ class DecArrays:
         self.w(f"{end} = pos + {n}" + (f" * {unit}" if unit > 1 else ""))
         if kind == "bytes":
             if len(A.dims) == 1:
-                self.w(f"{target} = b[pos:{end}]")
+                self.w(f"{target} = _bytes(b[pos:{end}])")
             else:
                 rows, step = self.w.tmp("rw"), sizes[-1]
                 outer = "(" + " * ".join(sizes[:-1]) + ")"
                 shape = "(" + "".join(f"{s}, " for s in sizes[:-1]) + ")"
-                self.w(f"{rows} = [b[pos + i * {step}:pos + (i + 1) * {step}] "
+                self.w(f"{rows} = [_bytes(b[pos + i * {step}:pos + (i + 1) * {step}]) "
                        f"for i in range({outer})]")
                 self.w(f"{target} = _unflatten({rows}, {shape})")
         elif kind == "wstr":
-            self.w(f"{target} = b[pos:{end}].decode({self.utf16!r}, 'surrogatepass')")
+            self.w(f"{target} = _str(b[pos:{end}], {self.utf16!r}, 'surrogatepass')")
             if A.dims[0].fixed is not None and not A.varying:
                 self.w(f"{target} = {target}.rstrip('\\x00')")
         else:  # [string]: the NUL terminator is counted and must be there (C706 §14.3.4)
             if unit == 2:
                 self.w(f"if not {n} or b[{end} - 1] or b[{end} - 2]: "
                        f"raise _no_term({where!r}, pos)")
-                self.w(f"{target} = b[pos:{end} - 2].decode({self.utf16!r}, 'surrogatepass')")
+                self.w(f"{target} = _str(b[pos:{end} - 2], {self.utf16!r}, 'surrogatepass')")
             else:
                 self.w(f"if not {n} or b[{end} - 1]: raise _no_term({where!r}, pos)")
-                self.w(f"{target} = b[pos:{end} - 1].decode('latin-1')")
+                self.w(f"{target} = _str(b[pos:{end} - 1], 'latin-1')")
         self.w(f"pos = {end}")
         self.M, self.r = 1, 0
 
@@ -194,7 +194,7 @@ class DecArrays:
             stride = -(-fl.size // fl.align) * fl.align
             tail = stride - fl.size
             reg = self.w.tmp("rg")
-            self.w(f"{reg} = b[pos:pos + {n} * {stride}]")
+            self.w(f"{reg} = _bytes(b[pos:pos + {n} * {stride}])")
             if tail:
                 self.w(f"if len({reg}) < {n} * {stride}: {reg} += _bytes({tail})")
                 self.w(f"if {n}: pos += {n} * {stride} - {tail}")

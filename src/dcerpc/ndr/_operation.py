@@ -16,6 +16,7 @@ are ``return_value`` and the parameter names, nothing as None.
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
@@ -28,7 +29,7 @@ from ._dec import top_item as dec_top
 from ._enc import Enc
 from ._enc import top_item as enc_top
 from ._layout import count_fields, elem_kind, pyname, unrange
-from ._runtime import LOW_LEVEL_ERRORS, map_decode_error, map_encode_error
+from ._runtime import LOW_LEVEL_ERRORS, decode_input, map_decode_error, map_encode_error
 
 
 def _pipe_of(T: t.NdrType) -> t.Pipe | None:
@@ -106,7 +107,8 @@ class OperationCodec:
             else:
                 enc_top(e, T, ve, where)
         e.flush()
-        return "\n".join([f"def {name}(a, r):", *w.lines, "    return o"]) + "\n"
+        return "\n".join([f"def {name}(a, r):", *_drop_unused_state(w.lines),
+                          "    return o"]) + "\n"
 
     def _dec_src(self, u: Unit, name: str, params: list[t.Param], ret: bool,
                  pipes_first: bool) -> str:
@@ -128,7 +130,7 @@ class OperationCodec:
                 d.env[pname] = var
         d.flush()
         outs = [f"p{i}" for i in range(len(params))] + (["rv"] if ret else [])
-        return "\n".join([f"def {name}(b, pos):", *w.lines,
+        return "\n".join([f"def {name}(b, pos):", *_drop_unused_state(w.lines),
                           f"    return [{', '.join(outs)}], pos"]) + "\n"
 
     def _src_enc_req(self, u: Unit, name: str) -> str:
@@ -223,7 +225,7 @@ class OperationCodec:
             raise map_encode_error(exc, self.op.name) from exc
 
     def _run_dec(self, kind: str, data: bytes | bytearray | memoryview, le: bool) -> list[Any]:
-        b = data if type(data) is bytes else bytes(data)
+        b = decode_input(data)
         fn = self._fn(kind, le)
         try:
             values, pos = fn(b, 0)
@@ -234,6 +236,20 @@ class OperationCodec:
         if pos != len(b):
             raise NdrError(f"{self.op.name}: {len(b) - pos} trailing bytes", pos)
         return values  # type: ignore[no-any-return]
+
+
+_STATE_USE = re.compile(r"\bst\b")
+
+
+def _drop_unused_state(lines: list[str]) -> list[str]:
+    """Without the per-message state object when nothing uses it (no full pointers, no
+    referents): the small call makes none, on either side."""
+    state = [i for i, line in enumerate(lines) if line.strip() in ("st = _EncState()",
+                                                                      "st = _DecState()")]
+    if len(state) == 1 and not any(_STATE_USE.search(line)
+                                   for i, line in enumerate(lines) if i != state[0]):
+        return lines[:state[0]] + lines[state[0] + 1:]
+    return lines
 
 
 def _enc_pipe(e: Enc, P: t.Pipe, ve: str, where: str) -> None:

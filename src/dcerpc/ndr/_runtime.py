@@ -55,6 +55,19 @@ class EncState:
         self.sent: set[tuple[int, Any]] | None = None
 
 
+def decode_input(data: bytes | bytearray | memoryview) -> bytes | memoryview:
+    """What generated decoders read: ``bytes`` as they are, any other buffer as a flat
+    view of its octets — not copied. The decoders index, ``unpack_from`` and slice it,
+    and turn every slice that becomes a value into ``bytes``/``str`` (a 16 MiB byte
+    array received into a buffer is copied once, into its value, not twice)."""
+    if type(data) is bytes:
+        return data
+    view = memoryview(data)
+    if view.c_contiguous:
+        return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+    return view.tobytes()
+
+
 class DecState:
     """Per-message decoder state: referent id -> Python object for full pointers."""
 

@@ -40,6 +40,7 @@ then protected per fragment by :mod:`._security`.
 
 from __future__ import annotations
 
+import struct
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -51,6 +52,7 @@ from ..errors import LocalProtocolError, RemoteProtocolError, SecurityError
 from ._config import ConnectionConfig, negotiate_frag
 from ._connection_base import ConnectionBase, ConnectionState
 from ._fragments import (
+    REQUEST_HEADER,
     RESPONSE_HEADER,
     FragmentLimitError,
     StubAssembler,
@@ -109,6 +111,8 @@ from .pdu import (
 __all__ = ["ClientConnection"]
 
 _FIRST, _LAST = int(PFC_FIRST_FRAG), int(PFC_LAST_FRAG)
+_REQUEST = int(PTYPE.request)
+_DREP_LE = b"\x10\x00\x00\x00"  # little-endian, ASCII, IEEE (C706 §14.1)
 _S = ConnectionState
 #: How many orphaned call ids we remember, to drop their late replies quietly.
 _ORPHAN_MEMORY = 4096
@@ -202,6 +206,28 @@ class ClientConnection(ConnectionBase):
         ``check_context=False`` lets tests send on a context the server never accepted.
         A ``maybe`` call expects no reply and is not tracked (PFC_MAYBE).
         """
+        calls = self._calls
+        if (self.auth is None and object is None and call_id is None and not maybe
+                and self.state is _S.BOUND and p_cont_id in self.contexts
+                and len(stub) <= (self.max_xmit_frag - 24) & ~15
+                and (self.conc_mpx or not calls)
+                and len(calls) < self.config.max_concurrent_calls):
+            # The small unauthenticated call, all checks above passed: one fragment
+            # (FIRST|LAST, C706 §12.6.4.9), header packed straight into the output.
+            call_id = self._new_call_id()
+            total = len(stub)
+            try:
+                header = REQUEST_HEADER.pack(5, 0, _REQUEST, _FIRST | _LAST, _DREP_LE,
+                                             24 + total, 0, call_id, total, p_cont_id, opnum)
+            except (OverflowError, struct.error) as exc:
+                raise LocalProtocolError(f"cannot encode request PDU: {exc}") from exc
+            out = self._out
+            out += header
+            out += stub
+            calls[call_id] = _Call(p_cont_id)
+            if now is not None:
+                self._last_activity = now
+            return call_id
         self._require(_S.BOUND, action="send a request")
         if check_context and p_cont_id not in self.contexts:
             raise LocalProtocolError(f"p_cont_id {p_cont_id} is not an accepted context")

@@ -64,8 +64,70 @@ _LE_U32 = struct.Struct("<I")
 
 
 class _Framer(PduReader):
-    """:class:`PduReader` with a shortcut for the usual header (rpc_vers 5, little-endian
-    ASCII/IEEE drep) and one copy per PDU; anything else goes the checked general way."""
+    """:class:`PduReader` that cuts PDUs straight out of the chunk the transport handed
+    in, with a shortcut for the usual header (rpc_vers 5, little-endian ASCII/IEEE drep).
+
+    A chunk is kept as it is (``bytes`` are immutable, so views of it stay valid); only
+    a PDU cut short at its end is moved to the base class's buffer to wait for the rest.
+    A PDU that is all of a chunk is returned as that very object, one inside a chunk as
+    a copy — except a large fragment of a multi-fragment request/response, which is
+    returned as a ``memoryview`` of the chunk: the call's reassembly copies its stub once
+    anyway (:class:`~._fragments.StubAssembler`), so a 16 MiB call is not also copied
+    into a stream buffer and out again fragment by fragment. Anything else goes the
+    checked general way of :class:`PduReader`.
+    """
+
+    def __init__(self, max_frag_length: int) -> None:
+        super().__init__(max_frag_length)
+        self._chunk: bytes = b""
+        self._pos = 0
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer) + len(self._chunk) - self._pos
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        if not data or type(data) is not bytes or self._eof or self._pos < len(self._chunk):
+            self._spill()
+            super().receive_data(data)
+            return
+        buf, pos = self._buffer, 0
+        if buf:
+            # A PDU cut short by the previous chunk: complete it from this one (copying
+            # only its missing part), and keep the rest of this chunk as it is.
+            if len(buf) < 10:
+                pos = min(10 - len(buf), len(data))
+                buf += data[:pos]
+            need = self._pending_length()
+            if need is not None and len(buf) < need:
+                take = min(need - len(buf), len(data) - pos)
+                with memoryview(data) as view:
+                    buf += view[pos:pos + take]
+                pos += take
+        self._chunk, self._pos = data, pos
+        if not buf:
+            self._chunk_length()  # header checks as soon as the octets are there
+
+    def _spill(self) -> None:
+        """Move the unread rest of the chunk to the buffer (a PDU cut short)."""
+        chunk, pos = self._chunk, self._pos
+        if pos < len(chunk):
+            self._buffer += memoryview(chunk)[pos:]
+        self._chunk, self._pos = b"", 0
+
+    def _chunk_length(self) -> int | None:
+        """frag_length of the PDU at the front of the chunk, checked; None if unknown."""
+        buf, pos = self._chunk, self._pos
+        if len(buf) - pos >= 10 and buf[pos] == 5 and buf[pos + 4] == 0x10 \
+                and buf[pos + 5] == 0:
+            frag_length = buf[pos + 8] | buf[pos + 9] << 8
+            if 16 <= frag_length <= self.max_frag_length:
+                return frag_length
+        # Unusual or short header: let the general check judge these octets (at most
+        # one header's worth is looked at, the chunk itself stays as it is).
+        head = PduReader(self.max_frag_length)
+        head._buffer = bytearray(buf[pos:pos + 10])
+        return head._pending_length()
 
     def _pending_length(self) -> int | None:
         buf = self._buffer
@@ -75,22 +137,53 @@ class _Framer(PduReader):
                 return frag_length
         return super()._pending_length()
 
-    def next_pdu(self) -> bytes | None:
-        need = self._pending_length()
+    def next_pdu(self) -> bytes | None:  # type: ignore[override]
         buf = self._buffer
-        if need is None or len(buf) < need:
-            return None
-        if need == len(buf):
-            pdu = bytes(buf)
-            buf.clear()
+        if buf:  # what waits in the buffer comes before the chunk
+            need = self._pending_length()
+            if (need is None or len(buf) < need) and self._pos < len(self._chunk):
+                self._spill()
+                need = self._pending_length()
+            if need is None or len(buf) < need:
+                return None
+            if need == len(buf):
+                pdu = bytes(buf)
+                buf.clear()
+                return pdu
+            view = memoryview(buf)
+            try:
+                pdu = view[:need].tobytes()
+            finally:
+                view.release()
+            del buf[:need]  # O(1) at the front of a bytearray
             return pdu
-        view = memoryview(buf)
-        try:
-            pdu = view[:need].tobytes()
-        finally:
-            view.release()
-        del buf[:need]  # O(1) at the front of a bytearray
-        return pdu
+        chunk, pos = self._chunk, self._pos
+        if pos >= len(chunk):
+            return None
+        # _chunk_length's usual case inline (this runs once per PDU)
+        if len(chunk) - pos >= 10 and chunk[pos] == 5 and chunk[pos + 4] == 0x10 \
+                and chunk[pos + 5] == 0 \
+                and 16 <= (need := chunk[pos + 8] | chunk[pos + 9] << 8) \
+                <= self.max_frag_length:
+            pass
+        else:
+            need = self._chunk_length()
+        end = pos + need if need is not None else 0
+        if need is None or end > len(chunk):
+            self._spill()  # wait for the rest of this PDU
+            return None
+        self._pos = end
+        if pos == 0 and end == len(chunk):
+            return chunk
+        if need > _VIEW_MIN and chunk[pos + 2] in _FRAGMENTED and chunk[pos + 3] & 3 != 3:
+            return memoryview(chunk)[pos:end]  # type: ignore[return-value]
+        return chunk[pos:end]
+
+
+#: Fragments above this size may be handed out as views of the received chunk (above).
+_VIEW_MIN = 4096
+#: request and response: the PDUs whose fragments are reassembled into a stub.
+_FRAGMENTED = (0, 2)
 
 
 def _peek_call_id(raw: bytes) -> int:
@@ -180,7 +273,7 @@ class ConnectionBase:
                             f"stream ended inside a PDU ({self._reader.buffered} octets)")
                     self._close("eof")
                     break
-                self._current_header = raw[:4]
+                self._current_header = bytes(raw[:4])
                 # Fast path: an unauthenticated little-endian request/response (the bulk
                 # of all traffic) is handled from its 24-octet header without building a
                 # PDU object; everything else takes the general decoder.
@@ -189,6 +282,8 @@ class ConnectionBase:
                     self._current_call_id = _LE_U32.unpack_from(raw, 12)[0]
                     if self._handle_fast(raw):
                         continue
+                if type(raw) is not bytes:  # a view of a large fragment (see _Framer)
+                    raw = bytes(raw)
                 self._current_call_id = _peek_call_id(raw)
                 pdu = decode_pdu(raw)
                 self._handle_pdu(pdu, raw)

@@ -178,11 +178,17 @@ def iter_fragments(stub: bytes, payload: int) -> Iterator[tuple[int, int, bytes]
         offset = end
 
 
+#: Received buffers a call's views may keep alive beyond ``max_stub_size`` (two of the
+#: transport's 256 KiB reads: the partly used ones at either end).
+_PIN_SLACK = 1 << 19
+
+
 class StubAssembler:
     """The stub of one call, assembled from its fragments (stub offset 0 = first octet of
     the first fragment's stub: NDR alignment is computed on the whole, C706 §14.2.2)."""
 
-    __slots__ = ("_parts", "count", "max_fragments", "max_stub_size", "size")
+    __slots__ = ("_last_owner", "_parts", "_pinned", "count", "max_fragments",
+                 "max_stub_size", "size")
 
     def __init__(self, max_stub_size: int, max_fragments: int, alloc_hint: int = 0) -> None:
         if alloc_hint > max_stub_size:
@@ -192,6 +198,9 @@ class StubAssembler:
         self._parts: list[bytes | memoryview] = []
         self.size = 0
         self.count = 0
+        #: octets of the buffers the kept views point into, and the last such buffer
+        self._pinned = 0
+        self._last_owner: object = None
 
     def append(self, data: bytes | memoryview) -> None:
         if self.count + 1 > self.max_fragments:
@@ -201,6 +210,17 @@ class StubAssembler:
                 f"reassembled stub exceeds the limit of {self.max_stub_size} octets")
         self.count += 1
         self.size += len(data)
+        if type(data) is memoryview:
+            # A view keeps its whole buffer alive (a received chunk holds several
+            # fragments, and more besides): count those buffers, and past the stub limit
+            # plus a little slack keep copies instead, so that the memory a call can
+            # hold stays bounded by max_stub_size, as the module docstring promises.
+            owner = data.obj
+            if owner is not self._last_owner:
+                self._last_owner = owner
+                self._pinned += len(owner)  # type: ignore[arg-type]
+            if self._pinned > self.max_stub_size + _PIN_SLACK:
+                data = bytes(data)
         if data:
             self._parts.append(data)
 

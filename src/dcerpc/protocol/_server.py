@@ -73,6 +73,7 @@ from ._config import ConnectionConfig, negotiate_frag
 from ._connection_base import ConnectionBase, ConnectionState, wire_status
 from ._fragments import (
     REQUEST_HEADER,
+    RESPONSE_HEADER,
     FragmentLimitError,
     StubAssembler,
     append_response,
@@ -142,6 +143,11 @@ __all__ = ["ServerConnection"]
 
 _FIRST, _LAST, _CANCEL = int(PFC_FIRST_FRAG), int(PFC_LAST_FRAG), int(PFC_PENDING_CANCEL)
 _OBJECT, _MAYBE = int(PFC_OBJECT_UUID), int(PFC_MAYBE)
+_RESPONSE = int(PTYPE.response)
+#: pfc_flags of a whole call in one fragment with nothing special about it.
+_WHOLE_MASK = _FIRST | _LAST | _CANCEL | _MAYBE
+_WHOLE = _FIRST | _LAST
+_DREP_LE = b"\x10\x00\x00\x00"  # little-endian, ASCII, IEEE (C706 §14.1)
 _S = ConnectionState
 
 
@@ -232,6 +238,20 @@ class ServerConnection(ConnectionBase):
         Returns False (and sends nothing) when the call is no longer in progress: it was
         orphaned, or the connection closed.
         """
+        total = len(stub)
+        if self.auth is None and self.state is _S.BOUND \
+                and total <= (self.max_xmit_frag - 24) & ~15:
+            # The small unauthenticated reply: one FIRST|LAST fragment (C706 §12.6.4.10),
+            # header packed straight into the output.
+            call = self._calls.pop(call_id, None)
+            if call is None:
+                return False
+            out = self._out
+            out += RESPONSE_HEADER.pack(5, 0, _RESPONSE, _FIRST | _LAST, _DREP_LE,
+                                        24 + total, 0, call_id, total, call.p_cont_id,
+                                        min(call.cancel_count, 0xFF), 0)
+            out += stub
+            return True
         call = self._take_call(call_id)
         if call is None:
             return False
@@ -467,6 +487,21 @@ class ServerConnection(ConnectionBase):
          opnum) = REQUEST_HEADER.unpack_from(raw)
         if flags & _OBJECT:
             return False
+        if (flags & _WHOLE_MASK == _WHOLE and self.state is _S.BOUND and self._rx is None
+                and self._streaming is None):  # a pipe call must reach the stream hook
+            # A whole call in one fragment, neither [maybe] nor cancelled: when every
+            # check of _on_request_fields / _check_start / _dispatch_call passes, emit
+            # the event here (the small call's path, without the general bookkeeping).
+            calls, config = self._calls, self.config
+            ctx = self.contexts.get(p_cont_id)
+            if (ctx is not None and call_id not in calls and (self.conc_mpx or not calls)
+                    and len(calls) < config.max_concurrent_calls
+                    and alloc_hint <= config.max_stub_size
+                    and len(raw) - 24 <= config.max_stub_size):
+                calls[call_id] = _Call(p_cont_id)
+                self._events.append(RequestReceived(call_id, p_cont_id, opnum, raw[24:],
+                                                    None, ctx.interface))
+                return True
         self._on_request_fields(call_id, flags, alloc_hint, p_cont_id, opnum, None, drep,
                                 raw, None)
         return True

@@ -34,6 +34,9 @@ class CallState(enum.Enum):
     FAILED = "FAILED"  # the connection failed, or the call could not be sent
 
 
+_PENDING, _COMPLETE = CallState.PENDING, CallState.COMPLETE
+
+
 def _state_for(exc: BaseException) -> CallState:
     if isinstance(exc, CallFault):
         return CallState.FAULTED
@@ -60,13 +63,14 @@ class ClientCall:
         self._callbacks: list[Callable[[ClientCall], Any]] = []
 
     def done(self) -> bool:
-        return self.state is not CallState.PENDING
+        return self.state is not _PENDING
 
     def set_result(self, result: Any) -> bool:
-        if self.done():
+        if self.state is not _PENDING:  # done() inline: once per reply
             return False
-        self.state, self.result = CallState.COMPLETE, result
-        self._fire()
+        self.state, self.result = _COMPLETE, result
+        if self._callbacks:
+            self._fire()
         return True
 
     def set_exception(self, exc: BaseException) -> bool:

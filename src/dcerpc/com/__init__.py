@@ -1,0 +1,48 @@
+"""``dcerpc.com``: COM objects over DCOM/ORPC ([MS-DCOM]).
+
+Server: :class:`ComServer` hosts Python COM classes (``_com_interfaces_`` + methods by
+IDL name, :mod:`.comobject`). Client: :func:`CoCreateInstanceEx` / :func:`CoCreateInstance`
+/ :func:`CoGetClassObject` return :class:`ComPtr` proxies with the interface's methods,
+``QueryInterface``, ``AddRef`` and ``Release``. Failures are :class:`COMError` with an
+unsigned ``hresult``. :mod:`dcerpc.com.aio` is the asyncio face of the client. See
+``docs/com.md``.
+"""
+
+from __future__ import annotations
+
+from . import guids, hresult
+from .client import (
+    CoCreateInstance,
+    CoCreateInstanceEx,
+    CoGetClassObject,
+    ComPtr,
+    register_interface,
+    unmarshal,
+)
+from .exporter import Exporter
+from .guids import GUID, IID_IClassFactory, IID_IUnknown
+from .hresult import E_FAIL, E_NOINTERFACE, FAILED, S_OK, SUCCEEDED, COMError
+from .server import ClassFactory, ComServer
+
+__all__ = [
+    "E_FAIL",
+    "E_NOINTERFACE",
+    "FAILED",
+    "GUID",
+    "SUCCEEDED",
+    "S_OK",
+    "COMError",
+    "ClassFactory",
+    "CoCreateInstance",
+    "CoCreateInstanceEx",
+    "CoGetClassObject",
+    "ComPtr",
+    "ComServer",
+    "Exporter",
+    "IID_IClassFactory",
+    "IID_IUnknown",
+    "guids",
+    "hresult",
+    "register_interface",
+    "unmarshal",
+]

@@ -1,0 +1,608 @@
+"""The COM client: activation, interface proxies, reference counting and pinging.
+
+    calc, stats = dcerpc.com.CoCreateInstanceEx(
+        CLSID_Calc, server="ncacn_ip_tcp:127.0.0.1[4747]", interfaces=[calc_idl.ICalc,
+                                                                        calc_idl.IStats])
+    calc.Add(2, 3)                        # -> 5 (the [out] values; COMError on failure)
+    s2 = calc.QueryInterface(calc_idl.IStats)
+    calc.Release(); stats.Release(); s2.Release()
+
+Theory of operation
+-------------------
+* Activation is a plain RPC to IRemoteSCMActivator at ``server`` (RemoteCreateInstance,
+  [MS-DCOM] 3.1.2.5.2.3.2) with an ActivationPropertiesIn blob; the reply names the
+  object exporter (OXID, its bindings, the IPID of its IRemUnknown2) and carries one
+  OBJREF per requested interface.
+* A :class:`ComPtr` stands for one IPID. Its methods are the interface's operations
+  (IDL names, ``[in]`` values in, ``[out]`` values back); the call goes to the IPID as
+  the request's object UUID with ORPCTHIS/ORPCTHAT framing (:mod:`._orpc`). Proxies for
+  the same exporter share pooled connections (:mod:`dcerpc.aio._channel`).
+* IUnknown is local first: ``AddRef``/``Release`` count on the proxy; the last
+  ``Release`` returns the public references the proxy received to the server with
+  RemRelease. ``QueryInterface`` is RemQueryInterface on the exporter's IRemUnknown2.
+* Pinging ([MS-DCOM] 3.2.6): the OIDs held are grouped in one ping set per OXID
+  resolver; a daemon thread sends ComplexPing when the set changes and SimplePing
+  otherwise, every ``ping_period`` seconds. Stopping the pings (a dead client) lets the
+  server collect the objects.
+* ``[out]`` interface pointers are unmarshaled into proxies; an unknown OXID is resolved
+  with ResolveOxid2 at the OBJREF's resolver address.
+
+Not yet: authentication (the activation and object connections run at
+RPC_C_AUTHN_LEVEL_NONE; ``authn_hint`` > 1 in a reply is refused), the client as an
+object exporter (passing local Python objects as [in] interface pointers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from typing import Any
+
+from .._sync import SyncProxy
+from ..errors import CallFault, NdrError, RpcError
+from ..ndr import types as t
+from ..runtime.binding import StringBinding
+from . import hresult as hr
+from ._marshal import fix_longs, op_shape, pack_values
+from ._orpc import dcom_idl, objidl_idl, orpc_interface, orpcthis
+from .actprops import ActivationRequest, decode_reply_blob, encode_request_blob
+from .guids import GUID, IID_IUnknown
+from .hresult import COMError, unsigned
+from .objref import DualStringArray, ObjRefStandard, StdObjRef, decode_objref
+
+__all__ = ["CoCreateInstance", "CoCreateInstanceEx", "CoGetClassObject", "ComPtr",
+           "register_interface", "unmarshal"]
+
+#: Public references we ask for in RemQueryInterface (Windows asks for 5 as well).
+QI_REFS = 5
+DEFAULT_PING_PERIOD = 120.0
+
+_SPECS: dict[uuid.UUID, t.Interface] = {}
+_lock = threading.RLock()
+
+
+def register_interface(spec: Any) -> t.Interface:
+    """Make an interface model known to the client (by its IID), with its bases."""
+    from .comobject import _as_interface
+
+    it: t.Interface | None = _as_interface(spec)
+    first = it
+    while it is not None:
+        if it.uuid is not None:
+            _SPECS.setdefault(it.uuid, it)
+        it = it.base
+    assert first is not None
+    return first
+
+
+def _spec_for(iid: uuid.UUID) -> t.Interface | None:
+    return _SPECS.get(iid)
+
+
+def _iid_of(x: Any) -> tuple[uuid.UUID, t.Interface | None]:
+    if isinstance(x, (uuid.UUID, str, bytes)):
+        iid = GUID(x)
+        return iid, _spec_for(iid)
+    spec = register_interface(x)
+    assert spec.uuid is not None
+    return spec.uuid, spec
+
+
+# --------------------------------------------------------------------------- pinging
+class _Pinger:
+    """One ping set at one OXID resolver (see the module docstring)."""
+
+    def __init__(self, resolver: str, period: float) -> None:
+        self.resolver = resolver
+        self.period = period
+        self.setid = 0
+        self.seq = 0
+        self.held: dict[int, int] = {}  # OID -> proxies holding it
+        self._add: set[int] = set()
+        self._del: set[int] = set()
+        self._proxy: SyncProxy | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def hold(self, oid: int) -> None:
+        with self._lock:
+            n = self.held.get(oid, 0)
+            self.held[oid] = n + 1
+            if n == 0:
+                self._del.discard(oid)
+                self._add.add(oid)
+            if self._thread is None and self.period > 0:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="dcerpc-com-ping")
+                self._thread.start()
+
+    def drop(self, oid: int) -> None:
+        with self._lock:
+            n = self.held.get(oid, 0) - 1
+            if n > 0:
+                self.held[oid] = n
+                return
+            self.held.pop(oid, None)
+            if oid in self._add:
+                self._add.discard(oid)
+            else:
+                self._del.add(oid)
+
+    def ping(self) -> int:
+        """Send one ComplexPing or SimplePing now; returns the resolver's status."""
+        with self._lock:
+            add, self._add = sorted(self._add), set()
+            dele, self._del = sorted(self._del), set()
+            if not add and not dele and (self.setid == 0 or not self.held):
+                return 0
+            if self._proxy is None:
+                self._proxy = SyncProxy(self.resolver, dcom_idl().IObjectExporter)
+            proxy = self._proxy
+            self.seq = (self.seq + 1) & 0xFFFF
+            setid, seq = self.setid, self.seq
+        try:
+            if add or dele or setid == 0:
+                status, new_set, _backoff = proxy.ComplexPing(
+                    setid, seq, len(add), len(dele), add or None, dele or None)
+                if status == 0:
+                    with self._lock:
+                        self.setid = new_set
+                return int(status)
+            return int(proxy.SimplePing(setid))
+        except RpcError:
+            with self._lock:  # try again next time
+                self._add.update(add)
+                self._del.update(dele)
+            raise
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            # A missed ping is retried; the server tolerates ping_count - 1 misses.
+            with contextlib.suppress(RpcError):
+                self.ping()
+
+    def stop(self) -> None:
+        """Stop pinging (what a crashed client does)."""
+        self._stop.set()
+
+
+# --------------------------------------------------------------------------- exporters
+class _Exporter:
+    """What the client knows about one remote OXID."""
+
+    def __init__(self, oxid: int, binding: str, ipid_rem_unknown: uuid.UUID,
+                 pinger: _Pinger) -> None:
+        self.oxid = oxid
+        self.binding = binding
+        self.ipid_rem_unknown = ipid_rem_unknown
+        self.pinger = pinger
+        self.resolver_dsa = DualStringArray()
+        self._rem: SyncProxy | None = None
+        self.proxies: dict[uuid.UUID, ComPtr] = {}
+
+    def rem_unknown(self) -> SyncProxy:
+        if self._rem is None:
+            self._rem = SyncProxy(self.binding, orpc_interface(dcom_idl().IRemUnknown2),
+                                  object_uuid=self.ipid_rem_unknown)
+        return self._rem
+
+    def forget_if_unused(self) -> None:
+        """No proxy left: drop the exporter (and its IRemUnknown connection share)."""
+        with _lock:
+            if self.proxies or _EXPORTERS.get(self.oxid) is not self:
+                return
+            del _EXPORTERS[self.oxid]
+            rem, self._rem = self._rem, None
+        if rem is not None:
+            rem.close()
+
+    def proxy(self, iid: uuid.UUID, std: StdObjRef, spec: t.Interface | None) -> ComPtr:
+        with _lock:
+            p = self.proxies.get(std.ipid)
+            if p is not None and p._local > 0:
+                p._remote += std.cPublicRefs
+                p._local += 1
+                return p
+            p = ComPtr(self, iid, std, spec if spec is not None else _spec_for(iid))
+            self.proxies[std.ipid] = p
+            if not std.flags & 0x1000:  # SORF_NOPING
+                self.pinger.hold(std.oid)
+            return p
+
+
+_EXPORTERS: dict[int, _Exporter] = {}
+_PINGERS: dict[str, _Pinger] = {}
+
+
+def _pinger(resolver: str, period: float | None) -> _Pinger:
+    with _lock:
+        p = _PINGERS.get(resolver)
+        if p is None or p._stop.is_set():
+            p = _PINGERS[resolver] = _Pinger(resolver, DEFAULT_PING_PERIOD
+                                             if period is None else period)
+        return p
+
+
+def _pick_binding(dsa: DualStringArray, prefer: StringBinding | None) -> str:
+    """The exporter binding to use: one with the protocol sequence (and, for TCP, the
+    host) the client reached the server with, else the first we can speak (impacket
+    matches the host the same way, protocol-digest §7.4)."""
+    choices = dsa.rpc_bindings()
+    if not choices:
+        raise COMError(hr.RPC_E_INVALID_OXID, "the exporter has no binding we can use")
+    if prefer is not None:
+        for c in choices:
+            b = StringBinding.parse(c)
+            if b.protseq == prefer.protseq.lower() and (
+                    b.protseq != "ncacn_ip_tcp"
+                    or b.network_addr.lower() == prefer.network_addr.lower()):
+                return c
+    return choices[0]
+
+
+def _exporter_for(oxid: int, dsa: DualStringArray, ipid_rem: uuid.UUID, resolver: str,
+                  prefer: StringBinding | None, ping_period: float | None) -> _Exporter:
+    with _lock:
+        ex = _EXPORTERS.get(oxid)
+        if ex is None:
+            ex = _EXPORTERS[oxid] = _Exporter(oxid, _pick_binding(dsa, prefer), ipid_rem,
+                                              _pinger(resolver, ping_period))
+        return ex
+
+
+# --------------------------------------------------------------------------- proxies
+class _Method:
+    __slots__ = ("_op", "_ptr", "_shape")
+
+    def __init__(self, ptr: ComPtr, op: t.Operation) -> None:
+        self._ptr, self._op, self._shape = ptr, op, op_shape(op)
+
+    def __call__(self, *args: Any) -> Any:
+        return self._ptr._call(self._op, self._shape, args)
+
+    def __repr__(self) -> str:
+        return f"<COM method {self._ptr._spec_name}.{self._op.name}>"
+
+
+class ComPtr:
+    """A client proxy for one interface of a remote object (one IPID)."""
+
+    def __init__(self, exporter: _Exporter, iid: uuid.UUID, std: StdObjRef,
+                 spec: t.Interface | None) -> None:
+        self._exporter = exporter
+        self._iid = iid
+        self._std = std
+        self._spec = spec
+        self._wire = orpc_interface(spec) if spec is not None and spec.object else None
+        self._remote = std.cPublicRefs
+        self._local = 1
+        self._sync: SyncProxy | None = None
+        self._methods: dict[str, _Method] = {}
+
+    # -- identity ------------------------------------------------------------------------
+    @property
+    def iid(self) -> uuid.UUID:
+        return self._iid
+
+    @property
+    def ipid(self) -> uuid.UUID:
+        return self._std.ipid
+
+    @property
+    def oid(self) -> int:
+        return self._std.oid
+
+    @property
+    def oxid(self) -> int:
+        return self._std.oxid
+
+    @property
+    def _spec_name(self) -> str:
+        return self._spec.name if self._spec is not None else str(self._iid)
+
+    def _com_objref_(self) -> bytes:
+        """Re-marshal this pointer (no references transferred)."""
+        s = self._std
+        return ObjRefStandard(self._iid, StdObjRef(s.flags, 0, s.oxid, s.oid, s.ipid),
+                              self._exporter.resolver_dsa).pack()
+
+    # -- IUnknown --------------------------------------------------------------------------
+    def QueryInterface(self, interface: Any) -> ComPtr:
+        """RemQueryInterface for one interface (a model or an IID); COMError on failure."""
+        iid, spec = _iid_of(interface)
+        self._check_alive()
+        rem = self._exporter.rem_unknown()
+        try:
+            code, _that, results = rem.RemQueryInterface(orpcthis(), self._std.ipid, QI_REFS,
+                                                         1, [iid])
+        except RpcError as exc:
+            raise COMError(rpc_hresult(exc), str(exc), exc) from exc
+        return self._qi_result(iid, spec, code, results)
+
+    def _qi_result(self, iid: uuid.UUID, spec: t.Interface | None, code: int,
+                   results: Any) -> ComPtr:
+        res = results[0] if results else None
+        if unsigned(code) != hr.S_OK or res is None or unsigned(res.hResult) != hr.S_OK:
+            failed = res.hResult if res is not None else code
+            raise COMError(unsigned(failed) or hr.E_NOINTERFACE)
+        s = res.std
+        return self._exporter.proxy(iid, StdObjRef(s.flags, s.cPublicRefs, s.oxid, s.oid,
+                                                   s.ipid), spec)
+
+    def AddRef(self) -> int:
+        with _lock:
+            self._check_alive()
+            self._local += 1
+            return self._local
+
+    def Release(self) -> int:
+        """Drop a local reference; the last one returns the remote ones (RemRelease)."""
+        left, refs = self._release_begin()
+        if left:
+            return left
+        try:
+            if refs:
+                self._exporter.rem_unknown().RemRelease(orpcthis(), 1, refs)
+        except RpcError as exc:
+            raise COMError(rpc_hresult(exc), str(exc), exc) from exc
+        finally:
+            self._release_end()
+        return 0
+
+    def _release_begin(self) -> tuple[int, list[Any]]:
+        """Count one Release down: (references left, REMINTERFACEREFs to send)."""
+        ex = self._exporter
+        with _lock:  # proxies are shared between threads; counts move under the lock
+            self._check_alive()
+            self._local -= 1
+            if self._local > 0:
+                return self._local, []
+            if ex.proxies.get(self._std.ipid) is self:
+                del ex.proxies[self._std.ipid]
+            remote, self._remote = self._remote, 0
+        if not self._std.flags & 0x1000:
+            ex.pinger.drop(self._std.oid)
+        if remote <= 0:
+            return 0, []
+        return 0, [dcom_idl().REMINTERFACEREF(ipid=self._std.ipid, cPublicRefs=remote,
+                                              cPrivateRefs=0)]
+
+    def _release_end(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+        self._exporter.forget_if_unused()
+
+    def _check_alive(self) -> None:
+        if self._local <= 0:
+            raise COMError(hr.CO_E_OBJNOTCONNECTED, "the interface pointer was released")
+
+    # -- methods ---------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> _Method:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        method = self._methods.get(name)
+        if method is None:
+            if self._wire is None:
+                raise AttributeError(f"no interface model for {self._iid}: register it "
+                                     "with dcerpc.com.register_interface")
+            try:
+                op = self._wire.operation(name)
+            except KeyError:
+                raise AttributeError(f"{self._spec_name} has no method {name!r}") from None
+            method = self._methods[name] = _Method(self, op)
+        return method
+
+    def _call(self, op: t.Operation, shape: Any, args: tuple[Any, ...]) -> Any:
+        self._check_alive()
+        if self._sync is None:
+            assert self._wire is not None
+            self._sync = SyncProxy(self._exporter.binding, self._wire,
+                                   object_uuid=self._std.ipid)
+        ins = request_ins(op, shape, args)
+        try:
+            result = getattr(self._sync, op.name)(*ins)
+        except RpcError as exc:
+            raise COMError(rpc_hresult(exc), str(exc), exc) from exc
+        ret, outs = split_result(op, shape, result)
+        named = shape.named(ins)
+        for p in shape.out_ifaces:
+            if outs[p.index] is not None:
+                outs[p.index] = _unmarshal(bytes(outs[p.index]), p.iid(named),
+                                           self._exporter)
+        return shape_result(op, shape, ret, outs)
+
+    def __enter__(self) -> ComPtr:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._local > 0:
+            self.Release()
+
+    def __repr__(self) -> str:
+        return f"<ComPtr {self._spec_name} ipid={self._std.ipid} refs={self._local}>"
+
+
+def request_ins(op: t.Operation, shape: Any, args: tuple[Any, ...]) -> list[Any]:
+    """The wire [in] values of an ORPC call: ORPCTHIS first, HRESULT spellings mapped,
+    proxies passed as [in] interface pointers re-marshaled."""
+    ins = [orpcthis(), *args]
+    fix_longs(ins, shape.long_ins)
+    for p in shape.in_ifaces:
+        v = ins[p.index]
+        if v is not None:
+            objref = getattr(v, "_com_objref_", None)
+            if objref is None:
+                raise TypeError(f"{op.name}: [in] interface pointers must be proxies "
+                                "(the client is not an object exporter yet)")
+            ins[p.index] = objref()
+    return ins
+
+
+def split_result(op: t.Operation, shape: Any, result: Any) -> tuple[Any, list[Any]]:
+    """(return value, [out] values) of a response; a failed HRESULT raises COMError."""
+    vals = list(result) if isinstance(result, tuple) else [result]
+    if op.returns is not None:
+        ret, outs = vals[0], vals[2:]
+    else:
+        ret, outs = None, vals[1:]
+    if shape.hresult and hr.FAILED(ret):
+        raise COMError(unsigned(ret))
+    return ret, outs
+
+
+def shape_result(op: t.Operation, shape: Any, ret: Any, outs: list[Any]) -> Any:
+    if shape.hresult or op.returns is None:
+        return pack_values(outs)
+    return (ret, *outs) if outs else ret
+
+
+def rpc_hresult(exc: RpcError) -> int:
+    """The HRESULT a COM proxy reports for a failed RPC: an HRESULT fault as is, any
+    other fault (``nca_s_*``) as RPC_E_SERVERFAULT, a Win32 RPC status (comm failure,
+    timeout, …) as HRESULT_FROM_WIN32 (0x800706BE for RPC_S_CALL_FAILED, as Windows)."""
+    status = unsigned(exc.status) if exc.status is not None else 0
+    if status & 0x80000000:
+        return status
+    if isinstance(exc, CallFault) and status > 0xFFFF:
+        return hr.RPC_E_SERVERFAULT
+    if 0 < status <= 0xFFFF:
+        return 0x80070000 | status
+    return hr.E_FAIL
+
+
+# --------------------------------------------------------------------------- unmarshal
+def decode_standard(data: bytes) -> ObjRefStandard:
+    try:
+        ref = decode_objref(data)
+    except NdrError as exc:
+        raise COMError(hr.E_UNEXPECTED, f"bad OBJREF: {exc}") from None
+    if not isinstance(ref, ObjRefStandard):
+        raise COMError(hr.E_NOTIMPL, "only standard OBJREFs can be unmarshaled")
+    return ref
+
+
+def known_exporter(ref: ObjRefStandard, via: _Exporter | None) -> _Exporter | None:
+    if via is not None and via.oxid == ref.std.oxid:
+        return via
+    return _EXPORTERS.get(ref.std.oxid)
+
+
+def resolved_exporter(ref: ObjRefStandard, resolver: str, result: Any) -> _Exporter:
+    """The exporter from a ResolveOxid2 answer ([MS-DCOM] 3.1.2.5.1.7)."""
+    status, bindings, ipid_rem, _hint, _ver = result
+    if status != 0 or bindings is None:
+        raise COMError(hr.RPC_E_INVALID_OXID, f"ResolveOxid2 failed with {status}")
+    found = DualStringArray.from_words(list(bindings.aStringArray), bindings.wSecurityOffset)
+    ex = _exporter_for(ref.std.oxid, found, ipid_rem, resolver, None, None)
+    ex.resolver_dsa = ref.saResAddr
+    return ex
+
+
+def proxy_from(ex: _Exporter, ref: ObjRefStandard, iid: uuid.UUID) -> ComPtr:
+    if not ex.resolver_dsa.string_bindings:
+        ex.resolver_dsa = ref.saResAddr
+    return ex.proxy(ref.iid or iid, ref.std, _spec_for(ref.iid))
+
+
+def _unmarshal(data: bytes, iid: uuid.UUID, via: _Exporter | None) -> ComPtr:
+    ref = decode_standard(data)
+    ex = known_exporter(ref, via)
+    if ex is None:
+        resolver = _pick_binding(ref.saResAddr, None)
+        try:
+            with SyncProxy(resolver, dcom_idl().IObjectExporter) as p:
+                result = p.ResolveOxid2(ref.std.oxid, 1, [7])
+        except RpcError as exc:
+            raise COMError(rpc_hresult(exc), str(exc), exc) from exc
+        ex = resolved_exporter(ref, resolver, result)
+    return proxy_from(ex, ref, iid)
+
+
+def unmarshal(data: bytes, interface: Any = None) -> ComPtr:
+    """A proxy from OBJREF bytes (``MInterfacePointer.abData``); ``interface`` (a model)
+    registers the interface the OBJREF is for, when the client does not know it yet."""
+    if interface is not None:
+        register_interface(interface)
+    return _unmarshal(data, IID_IUnknown, None)
+
+
+# --------------------------------------------------------------------------- activation
+def activation_args(clsid: Any, interfaces: list[Any]
+                    ) -> tuple[list[tuple[uuid.UUID, t.Interface | None]], Any]:
+    """The requested (IID, model) pairs and the ``pActProperties`` to send."""
+    pairs = [_iid_of(x) for x in interfaces] or [(IID_IUnknown, None)]
+    blob = encode_request_blob(ActivationRequest(GUID(clsid), [iid for iid, _ in pairs]))
+    return pairs, dcom_idl().MInterfacePointer(len(blob), blob)
+
+
+def activation_proxies(code: int, out: Any, pairs: list[tuple[uuid.UUID, Any]], server: str,
+                       ping_period: float | None) -> list[ComPtr | None]:
+    """The proxies of an activation answer (see :func:`CoCreateInstanceEx`)."""
+    if hr.FAILED(code):
+        raise COMError(unsigned(code))
+    if out is None:
+        raise COMError(hr.E_UNEXPECTED, "activation succeeded without properties")
+    try:
+        reply = decode_reply_blob(bytes(out.abData))
+    except NdrError as exc:
+        raise COMError(hr.E_UNEXPECTED, f"bad activation reply: {exc}") from None
+    if reply.authn_hint > 1:
+        raise COMError(hr.E_ACCESSDENIED, f"the server wants authentication level "
+                       f"{reply.authn_hint}; only RPC_C_AUTHN_LEVEL_NONE is available")
+    ex = _exporter_for(reply.oxid, reply.bindings, reply.ipid_rem_unknown, server,
+                       StringBinding.parse(server), ping_period)
+    results: list[ComPtr | None] = []
+    for (iid, spec), code_i, data in zip(pairs, reply.hresults, reply.objrefs, strict=False):
+        if code_i != hr.S_OK or data is None:
+            results.append(None)
+            continue
+        ref = decode_standard(data)
+        ex.resolver_dsa = ref.saResAddr
+        results.append(ex.proxy(iid, ref.std, spec))
+    if pairs and all(r is None for r in results):
+        raise COMError(hr.E_NOINTERFACE)
+    return results
+
+
+def _activate(clsid: Any, server: str, interfaces: list[Any], class_object: bool,
+              ping_period: float | None) -> list[ComPtr | None]:
+    pairs, act = activation_args(clsid, interfaces)
+    try:
+        with SyncProxy(server, dcom_idl().IRemoteSCMActivator) as scm:
+            if class_object:
+                code, _that, out = scm.RemoteGetClassObject(orpcthis(flags=1), act)
+            else:
+                code, _that, out = scm.RemoteCreateInstance(orpcthis(flags=1), None, act)
+    except RpcError as exc:
+        raise COMError(rpc_hresult(exc), str(exc), exc) from exc
+    return activation_proxies(code, out, pairs, server, ping_period)
+
+
+def CoCreateInstanceEx(clsid: Any, server: str, interfaces: list[Any] | None = None, *,
+                       ping_period: float | None = None) -> list[ComPtr | None]:
+    """Activate ``clsid`` at ``server`` (a string binding with endpoint) asking for
+    several interfaces at once (MULTI_QI): one proxy per interface, None where the
+    object lacks it; COMError when activation fails or it has none of them."""
+    return _activate(clsid, server, list(interfaces or []), False, ping_period)
+
+
+def CoCreateInstance(clsid: Any, server: str, interface: Any = None, *,
+                     ping_period: float | None = None) -> ComPtr:
+    """Activate ``clsid`` and return one interface (IUnknown by default)."""
+    got = _activate(clsid, server, [interface if interface is not None else IID_IUnknown],
+                    False, ping_period)[0]
+    if got is None:
+        raise COMError(hr.E_NOINTERFACE)
+    return got
+
+
+def CoGetClassObject(clsid: Any, server: str, *, ping_period: float | None = None
+                     ) -> ComPtr:
+    """RemoteGetClassObject: the class's IClassFactory."""
+    got = _activate(clsid, server, [objidl_idl().IClassFactory], True, ping_period)[0]
+    if got is None:
+        raise COMError(hr.E_NOINTERFACE)
+    return got

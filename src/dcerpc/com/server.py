@@ -1,0 +1,244 @@
+"""``ComServer``: a COM server (object exporter, OXID resolver and activator) on top of
+:class:`dcerpc.Server`.
+
+One endpoint serves everything a DCOM client talks to ([MS-DCOM] 3.1.2.5 / 3.2.4.1):
+IRemoteSCMActivator and IActivation (activation), IObjectExporter (OXID resolution and
+pinging),
+IRemUnknown2 on the exporter's IPID, and every registered class's ``[object]``
+interfaces, dispatched by the request's object UUID (the IPID). Windows splits these
+between rpcss (port 135) and the server process; peers only care that the bindings in
+the activation reply and in OBJREFs lead to the right place.
+
+    srv = ComServer("ncacn_ip_tcp:127.0.0.1[0]", ping_period=120)
+    srv.register_class(CLSID_Calc, Calc)      # Calc has _com_interfaces_ = [calc.ICalc]
+    srv.start_background()                    # or: async with srv: …
+
+Garbage collection: a timer on the server loop calls :meth:`Exporter.collect` every
+``ping_period / 2`` seconds (``ping_period * ping_count`` without pings disconnects an
+object, :mod:`.exporter`).
+
+Security hook: ``authn_hint`` is what the activation reply and ResolveOxid tell clients
+to use for the object connections (1 = RPC_C_AUTHN_LEVEL_NONE); ``security_bindings``
+are advertised in the DUALSTRINGARRAYs. Both only describe what the underlying
+:class:`dcerpc.Server` enforces; authentication itself is that server's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ..aio.server import Server
+from ..runtime.binding import StringBinding
+from . import comobject
+from ._managers import (
+    ActivatorManager,
+    LegacyActivatorManager,
+    ObjectManager,
+    RemUnknownManager,
+    ResolverManager,
+)
+from ._orpc import dcom_idl, interface_chain, objidl_idl, orpc_interface
+from .exporter import Exporter
+from .guids import GUID, IID_IUnknown
+from .hresult import REGDB_E_CLASSNOTREG, COMError
+from .objref import (
+    TOWER_NCACN_IP_TCP,
+    TOWER_NCALRPC,
+    DualStringArray,
+    ObjRefStandard,
+    SecurityBinding,
+    decode_objref,
+)
+from .objref import (
+    StringBinding as DsaStringBinding,
+)
+
+__all__ = ["ClassFactory", "ComServer"]
+
+log = logging.getLogger("dcerpc.com")
+
+
+class ClassFactory:
+    """The IClassFactory RemoteGetClassObject hands out for a registered class."""
+
+    def __init__(self, create: Callable[[], Any]) -> None:
+        self._create = create
+        self._com_interfaces_ = [objidl_idl().IClassFactory]
+
+    def CreateInstance(self, pUnkOuter: Any, riid: uuid.UUID) -> Any:
+        from .hresult import CLASS_E_NOAGGREGATION, E_NOINTERFACE
+
+        if pUnkOuter is not None:
+            raise COMError(CLASS_E_NOAGGREGATION)
+        obj = self._create()
+        if not comobject.supports(obj, riid):
+            raise COMError(E_NOINTERFACE)
+        return obj
+
+    def LockServer(self, fLock: int) -> None:
+        return None
+
+
+class ComServer:
+    """A COM server (see the module docstring)."""
+
+    def __init__(self, *bindings: str, ping_period: float = 120.0, ping_count: int = 3,
+                 noping: bool = False, authn_hint: int = 1,
+                 security_bindings: tuple[SecurityBinding, ...] = (),
+                 server: Server | None = None, clock: Callable[[], float] | None = None
+                 ) -> None:
+        if authn_hint < 1:
+            # impacket (and Windows) read 0 as "authenticate at level 0": never send it.
+            raise ValueError("authn_hint must be an RPC_C_AUTHN_LEVEL_* value >= 1")
+        self.server = server if server is not None else Server()
+        for b in bindings:
+            self.server.listen(b)
+        kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        self.exporter = Exporter(ping_period=ping_period, ping_count=ping_count,
+                                 noping=noping, supports=comobject.supports, **kw)
+        self.authn_hint = authn_hint
+        self.security_bindings = tuple(security_bindings)
+        self.classes: dict[uuid.UUID, Callable[[], Any]] = {}
+        self._registered: set[uuid.UUID] = set()
+        self._gc_task: asyncio.Task[None] | None = None
+        m = dcom_idl()
+        self.server.register(m.IRemoteSCMActivator, ActivatorManager(self))
+        self.server.register(m.IActivation, LegacyActivatorManager(self))
+        self.server.register(m.IObjectExporter, ResolverManager(self))
+        rem = RemUnknownManager(self)
+        self.server.register(orpc_interface(m.IRemUnknown), rem)
+        self.server.register(orpc_interface(m.IRemUnknown2), rem)
+        self.register_interface(objidl_idl().IClassFactory)
+
+    # -- registration ----------------------------------------------------------------
+    def register_interface(self, spec: Any) -> None:
+        """Serve an ``[object]`` interface (and its bases) for exported objects."""
+        for it in interface_chain(comobject._as_interface(spec)):
+            if it.uuid is None or it.uuid in self._registered or it.uuid == IID_IUnknown:
+                continue
+            wire = orpc_interface(it)
+            self.server.register(wire, ObjectManager(self, wire))
+            self._registered.add(it.uuid)
+
+    def register_class(self, clsid: Any, cls: Callable[[], Any]) -> None:
+        """Make ``clsid`` activatable; ``cls()`` creates an instance (a class or factory).
+
+        The interfaces of ``cls._com_interfaces_`` are registered at once (instances may
+        add more: they are registered when first marshaled)."""
+        self.classes[GUID(clsid)] = cls
+        for spec in getattr(cls, "_com_interfaces_", ()):
+            self.register_interface(spec)
+
+    def create_object(self, clsid: uuid.UUID, class_object: bool = False) -> Any:
+        factory = self.classes.get(clsid)
+        if factory is None:
+            raise COMError(REGDB_E_CLASSNOTREG)
+        return ClassFactory(factory) if class_object else factory()
+
+    # -- marshaling ------------------------------------------------------------------
+    def oxid_bindings(self) -> DualStringArray:
+        """Where this exporter's objects are (``host[port]`` for ncacn_ip_tcp, ``[name]``
+        for ncalrpc, [MS-DCOM] 2.2.19.3)."""
+        entries = []
+        for b in self.server.bindings:
+            protseq = b.protseq.lower()
+            if protseq == "ncacn_ip_tcp":
+                entries.append(DsaStringBinding(TOWER_NCACN_IP_TCP,
+                                                f"{b.network_addr}[{b.endpoint}]"))
+            elif protseq == "ncalrpc":
+                # a local endpoint: only clients on this machine can use it
+                entries.append(DsaStringBinding(TOWER_NCALRPC, f"[{b.endpoint}]"))
+        return DualStringArray(tuple(entries), self.security_bindings)
+
+    resolver_bindings = oxid_bindings  # the resolver is served on the same endpoints
+
+    def marshal(self, obj: Any, iid: uuid.UUID) -> bytes | None:
+        """OBJREF_STANDARD bytes for ``obj`` as ``iid``, or None if it lacks ``iid``."""
+        if not comobject.supports(obj, iid):
+            return None
+        spec = comobject.find_interface(obj, iid)
+        if spec is not None:
+            self.register_interface(spec)
+        std = self.exporter.export(obj, iid)
+        return ObjRefStandard(iid, std, self.resolver_bindings()).pack()
+
+    def marshal_value(self, value: Any, iid: uuid.UUID) -> bytes | None:
+        """An [out] interface pointer: None, an OBJREF already, a proxy or a COM object."""
+        if value is None or isinstance(value, (bytes, bytearray)):
+            return None if value is None else bytes(value)
+        objref = getattr(value, "_com_objref_", None)
+        if callable(objref):
+            return objref()  # type: ignore[no-any-return]
+        ref = self.marshal(value, iid)
+        if ref is None:
+            from .hresult import E_NOINTERFACE
+
+            raise COMError(E_NOINTERFACE, f"{type(value).__name__} lacks {iid}")
+        return ref
+
+    def unmarshal(self, data: Any) -> Any:
+        """An [in] interface pointer: our own objects come back as themselves, others
+        as client proxies."""
+        if data is None:
+            return None
+        ref = decode_objref(bytes(data))
+        if isinstance(ref, ObjRefStandard) and ref.std.oxid == self.exporter.oxid:
+            obj = self.exporter.object_of(ref.std.oid)
+            if obj is not None:
+                return obj
+        from .client import unmarshal
+
+        return unmarshal(bytes(data))
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def bindings(self) -> list[StringBinding]:
+        return list(self.server.bindings)
+
+    async def start(self) -> list[StringBinding]:
+        out = await self.server.start()
+        self._gc_task = asyncio.get_running_loop().create_task(self._gc_loop())
+        return out
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        task, self._gc_task = self._gc_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.server.stop(timeout)
+
+    async def _gc_loop(self) -> None:
+        period = max(self.exporter.ping_period / 2, 0.02)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                gone = self.exporter.collect()
+            except Exception:  # the collector must never stop
+                log.exception("garbage collection failed")
+                continue
+            if gone:
+                log.info("collected %d objects whose clients stopped pinging", len(gone))
+
+    async def __aenter__(self) -> ComServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def start_background(self) -> list[StringBinding]:
+        from .._sync import run_sync
+
+        return run_sync(self.start())  # type: ignore[no-any-return]
+
+    def stop_background(self, timeout: float = 5.0) -> None:
+        from .._sync import run_sync
+
+        run_sync(self.stop(timeout))
+

@@ -1,0 +1,52 @@
+"""Wireshark's DCOM dissectors judge our client ↔ our server exchange (protocol-digest §9)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dcerpc.com import CoCreateInstanceEx, CoGetClassObject, ComServer
+from dcerpc.com.client import _PINGERS
+
+from .calc_impl import CLSID_Calc, calc_idl
+
+pytestmark = pytest.mark.interop
+
+
+def test_tshark_dissects_our_dcom_exchange(com_server: ComServer, binding: str,
+                                           tmp_path: Path) -> None:
+    from interop.test_tshark import LoopbackCapture, _tshark_fields  # the interop suite's
+
+    tshark = shutil.which("tshark")
+    assert tshark is not None, "tshark is required (tests/interop installs it)"
+    port = int(com_server.bindings[0].endpoint)
+    cap = LoopbackCapture(tshark, [port])
+    try:
+        cap.mark("start")
+        calc, stats = CoCreateInstanceEx(CLSID_Calc, binding,
+                                         [calc_idl.ICalc, calc_idl.IStats], ping_period=0)
+        assert calc is not None and stats is not None
+        assert calc.Add(1, 2) == 3
+        other = calc.GetStats(calc_idl.IStats.uuid)
+        again = calc.QueryInterface(calc_idl.IStats)
+        pinger = _PINGERS[binding]
+        assert pinger.ping() == 0 and pinger.ping() == 0  # ComplexPing, SimplePing
+        CoGetClassObject(CLSID_Calc, binding).Release()
+        for p in (calc, stats, other, again):
+            p.Release()
+        cap.mark("end")
+        pcap = cap.stop(tmp_path / "ours.pcapng")
+    finally:
+        if cap.proc.poll() is None:
+            cap.proc.kill()
+            cap.proc.wait()
+    bad = _tshark_fields(tshark, pcap, [port], "frame.number", "_ws.col.Info",
+                         display_filter='_ws.malformed || _ws.expert.severity >= "warning"')
+    assert bad == [], f"tshark flagged frames: {bad}"
+    info = " | ".join(r[0] for r in _tshark_fields(tshark, pcap, [port], "_ws.col.Info"))
+    for what in ("RemoteCreateInstance response", "RemQueryInterface response S_OK",
+                 "ComplexPing response", "SimplePing response", "RemoteGetClassObject response",
+                 "RemRelease response"):
+        assert what in info, f"{what!r} not in {info}"
