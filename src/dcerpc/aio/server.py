@@ -76,6 +76,7 @@ from ._async_lanes import AsyncLanes
 from ._async_server import REPLY, ServerAsyncState
 from ._callctx import CallContext, CancelSignal, context_for, run_manager, set_current
 from ._eager import EAGER_DONE, run_eager
+from ._lifecycle import Lifecycle
 from ._server_proto import ServerProtocol
 
 __all__ = ["Server"]
@@ -83,7 +84,7 @@ __all__ = ["Server"]
 log = logging.getLogger("dcerpc.server")
 
 
-class Server:
+class Server(Lifecycle):
     """An RPC server (see the module docstring)."""
 
     def __init__(self, *, epm: bool | int = False, max_calls: int = 1000, workers: int = 16,
@@ -282,25 +283,6 @@ class Server:
             self._pool = None
         self.bindings = []
         self._loop = None
-
-    async def __aenter__(self) -> Server:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    # -- threaded lifecycle ----------------------------------------------------------
-    def start_background(self) -> list[StringBinding]:
-        """Start on the runtime loop thread; returns the real bindings."""
-        from .._sync import run_sync
-
-        return run_sync(self.start())  # type: ignore[no-any-return]
-
-    def stop_background(self, timeout: float = 5.0) -> None:
-        from .._sync import run_sync
-
-        run_sync(self.stop(timeout))
 
     # -- dispatch (called by ServerProtocol on the loop) -----------------------------
     def _dispatch(self, proto: ServerProtocol, ev: RequestReceived) -> None:

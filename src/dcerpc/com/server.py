@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from ..aio._lifecycle import Lifecycle
 from ..aio.server import Server
 from ..runtime.binding import StringBinding
 from . import comobject
@@ -84,7 +85,7 @@ class ClassFactory:
         return None
 
 
-class ComServer:
+class ComServer(Lifecycle):
     """A COM server (see the module docstring)."""
 
     def __init__(self, *bindings: str, ping_period: float = 120.0, ping_count: int = 3,
@@ -224,21 +225,4 @@ class ComServer:
                 continue
             if gone:
                 log.info("collected %d objects whose clients stopped pinging", len(gone))
-
-    async def __aenter__(self) -> ComServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    def start_background(self) -> list[StringBinding]:
-        from .._sync import run_sync
-
-        return run_sync(self.start())  # type: ignore[no-any-return]
-
-    def stop_background(self, timeout: float = 5.0) -> None:
-        from .._sync import run_sync
-
-        run_sync(self.stop(timeout))
 
