@@ -220,3 +220,26 @@ def test_graceful_stop_lets_in_flight_calls_finish() -> None:
         await c.aclose()
 
     run(main())
+
+
+def test_a_pool_asks_for_a_new_group_once_its_connections_are_gone() -> None:
+    """A server restarted on the same port does not know the old association group: the
+    client's pool, left with no live connection, binds for a new group ([MS-RPCE] 3.3.1.3)
+    instead of being refused with bind_nak."""
+    server, _ = make_server()
+    server.listen("ncacn_ip_tcp:127.0.0.1[0]")
+    binding = str(server.start_background()[0])
+    port = server.bindings[0].endpoint
+    try:
+        with dcerpc.connect(binding, svc.TestSvc) as first:
+            assert first.Add(1, 2) == 3
+            with dcerpc.connect(binding, svc.TestSvc) as c:
+                assert c.Add(2, 2) == 4
+                server.stop_background(2.0)
+                server, _ = make_server()
+                server.listen(f"ncacn_ip_tcp:127.0.0.1[{port}]")
+                server.start_background()
+                # the old connection died with the first server: a new one, a new group
+                assert c.Add(3, 4) == 7
+    finally:
+        server.stop_background(2.0)

@@ -135,6 +135,11 @@ class Channel:
 
         _transport, proto = await open_connection(self.binding, factory)
         assert isinstance(proto, ClientProtocol)
+        if not any(not c.dead for c in self.conns):
+            # A group lives only while it has associations ([MS-RPCE] 3.3.1.3): with every
+            # earlier connection gone (a restarted server, maybe a new one on the same
+            # port), ask for a new group instead of being refused with bind_nak.
+            self.assoc_group_id = 0
         self.conns.append(proto)
         try:
             proto.bind(syntax, self.assoc_group_id)
