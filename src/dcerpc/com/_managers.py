@@ -21,6 +21,7 @@ from ._orpc import COM_VERSION, dcom_idl, orpcthat
 from .actprops import ActivationReply, decode_request_blob, encode_reply_blob
 from .exporter import OR_INVALID_OXID
 from .hresult import COMError, signed
+from .servercall import create_server_call
 
 if TYPE_CHECKING:
     from .server import ComServer
@@ -256,6 +257,7 @@ class ObjectManager:
         shape = op_shape(op)
         srv = self.server
         iid = self.wire.uuid
+        async_iid = self.wire.async_uuid
 
         def method(*ins: Any) -> Any:
             entry = _check_ipid(srv)
@@ -268,7 +270,8 @@ class ObjectManager:
                 raise RpcError(f"COM version {this.version.MajorVersion}."
                                f"{this.version.MinorVersion}", hr.RPC_E_VERSION_MISMATCH)
             impl = getattr(entry.owner.obj, op.name, None)
-            if impl is None:
+            if impl is None and (async_iid is None
+                                 or not hasattr(entry.owner.obj, "CreateCall")):
                 raise RpcError(f"{type(entry.owner.obj).__name__} does not implement "
                                f"{op.name}", st.nca_s_op_rng_error)
             ins_l = list(ins)
@@ -276,11 +279,29 @@ class ObjectManager:
                 args = list(ins)
                 for p in shape.in_ifaces:
                     args[p.index] = srv.unmarshal(args[p.index])
+                if async_iid is not None:
+                    # F52, F59: an object with server call objects serves the call
+                    # through Begin_/Signal/Finish_ whatever kind of call the client made
+                    made = create_server_call(entry.owner.obj, async_iid, current_call())
+                    begin = getattr(made[0], f"Begin_{op.name}", None) if made else None
+                    if made is not None and begin is not None:
+                        begin(*args[1:])
+                        return finish_async(made[0], made[1], ins_l)
+                if impl is None:
+                    raise RpcError(f"{type(entry.owner.obj).__name__} does not implement "
+                                   f"{op.name}", st.nca_s_op_rng_error)
                 result = impl(*args[1:])
                 if inspect.isawaitable(result):
                     # an ``async def`` method: the server awaits this on its loop
                     return finish_later(result, ins_l)
                 return answer(result, ins_l)
+            except Exception as exc:
+                return failed(exc)
+
+        async def finish_async(callobj: Any, control: Any, ins: list[Any]) -> Any:
+            try:
+                await control.signalled()
+                return answer(getattr(callobj, f"Finish_{op.name}")(), ins)
             except Exception as exc:
                 return failed(exc)
 

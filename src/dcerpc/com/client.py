@@ -47,7 +47,7 @@ from . import hresult as hr
 from ._marshal import fix_longs, op_shape, pack_values
 from ._orpc import dcom_idl, objidl_idl, orpc_interface, orpcthis
 from .actprops import ActivationRequest, decode_reply_blob, encode_request_blob
-from .guids import GUID, IID_IUnknown
+from .guids import GUID, IID_ICallFactory, IID_IUnknown
 from .hresult import COMError, unsigned
 from .objref import DualStringArray, ObjRefStandard, StdObjRef, decode_objref
 
@@ -313,6 +313,14 @@ class ComPtr:
         """RemQueryInterface for one interface (a model or an IID); COMError on failure."""
         iid, spec = _iid_of(interface)
         self._check_alive()
+        if iid == IID_ICallFactory:
+            # The proxy manager's ICallFactory (F45, F47): there for [async_uuid]
+            # interfaces, E_NOINTERFACE (use the synchronous interface) otherwise.
+            if self._spec is None or self._spec.async_uuid is None:
+                raise COMError(hr.E_NOINTERFACE)
+            from .callobj import CallFactory
+
+            return CallFactory(self)  # type: ignore[return-value]
         rem = self._exporter.rem_unknown()
         try:
             code, _that, results = rem.RemQueryInterface(orpcthis(), self._std.ipid, QI_REFS,
@@ -395,17 +403,25 @@ class ComPtr:
             method = self._methods[name] = _Method(self, op)
         return method
 
-    def _call(self, op: t.Operation, shape: Any, args: tuple[Any, ...]) -> Any:
-        self._check_alive()
+    def _sync_proxy(self) -> SyncProxy:
         if self._sync is None:
             assert self._wire is not None
             self._sync = SyncProxy(self._exporter.binding, self._wire,
                                    object_uuid=self._std.ipid)
+        return self._sync
+
+    def _call(self, op: t.Operation, shape: Any, args: tuple[Any, ...]) -> Any:
+        self._check_alive()
+        sync = self._sync_proxy()
         ins = request_ins(op, shape, args)
         try:
-            result = getattr(self._sync, op.name)(*ins)
+            result = getattr(sync, op.name)(*ins)
         except RpcError as exc:
             raise COMError(rpc_hresult(exc), str(exc), exc) from exc
+        return self._finish_call(op, shape, ins, result)
+
+    def _finish_call(self, op: t.Operation, shape: Any, ins: list[Any], result: Any) -> Any:
+        """The method's value from a response (shared with call objects' Finish_)."""
         ret, outs = split_result(op, shape, result)
         named = shape.named(ins)
         for p in shape.out_ifaces:

@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "CLASS_E_CLASSNOTAVAILABLE",
     "CLASS_E_NOAGGREGATION",
+    "CO_E_CANCEL_DISABLED",
     "CO_E_OBJNOTCONNECTED",
     "E_ACCESSDENIED",
     "E_FAIL",
@@ -25,11 +26,18 @@ __all__ = [
     "E_UNEXPECTED",
     "FAILED",
     "REGDB_E_CLASSNOTREG",
+    "RPC_E_CALL_CANCELED",
+    "RPC_E_CALL_COMPLETE",
+    "RPC_E_CALL_PENDING",
     "RPC_E_DISCONNECTED",
     "RPC_E_INVALID_IPID",
     "RPC_E_INVALID_OXID",
+    "RPC_E_NO_SYNC",
+    "RPC_E_OUT_OF_RESOURCES",
     "RPC_E_SERVERFAULT",
+    "RPC_E_TIMEOUT",
     "RPC_E_VERSION_MISMATCH",
+    "RPC_S_CALLPENDING",
     "SUCCEEDED",
     "S_FALSE",
     "S_OK",
@@ -58,9 +66,22 @@ RPC_E_SERVERFAULT = 0x80010105
 RPC_E_INVALID_OXID = 0x80010112
 RPC_E_INVALID_IPID = 0x80010113
 RPC_E_VERSION_MISMATCH = 0x80010110
+# Asynchronous calls (seed-semantics §1.3, §7 C1)
+RPC_E_CALL_CANCELED = 0x80010002
+RPC_E_OUT_OF_RESOURCES = 0x80010101
+RPC_S_CALLPENDING = 0x80010115
+RPC_E_CALL_COMPLETE = 0x80010117
+RPC_E_TIMEOUT = 0x8001011F
+RPC_E_NO_SYNC = 0x80010120
+CO_E_CANCEL_DISABLED = 0x80010140
 
+# No SDK header defines RPC_E_CALL_PENDING (§7 C1): it is COM's "call is pending" code.
+# Defined after _NAMES is built so the name table keeps RPC_S_CALLPENDING.
 _NAMES = {v: k for k, v in globals().items()
           if isinstance(v, int) and k.isupper() and "_" in k and not k.startswith("_")}
+
+
+RPC_E_CALL_PENDING = RPC_S_CALLPENDING
 
 
 def unsigned(hr: int) -> int:

@@ -72,6 +72,15 @@ def module_from_source(source: str, name: str, filename: str) -> _pytypes.Module
     return mod
 
 
+def _add_async_twins(mod: _pytypes.ModuleType) -> None:
+    """``AsyncIX`` beside every ``[async_uuid]`` interface ``IX`` (F42)."""
+    from ._async import async_interface, is_async_capable
+
+    for it in list(getattr(mod, "__interfaces__", ())):
+        if is_async_capable(it) and not hasattr(mod, f"Async{it.name}"):
+            setattr(mod, f"Async{it.name}", async_interface(it))
+
+
 def load(path: str | os.PathLike[str], acf: str | os.PathLike[str] | None = None,
          include_dirs: Sequence[str | os.PathLike[str]] = (),
          defines: Mapping[str, str | None] | None = None) -> _pytypes.ModuleType:
@@ -99,5 +108,6 @@ def load(path: str | os.PathLike[str], acf: str | os.PathLike[str] | None = None
     stem = "".join(c if c.isalnum() else "_" for c in os.path.splitext(os.path.basename(p))[0])
     mod = module_from_source(result.source, f"dcerpc.idl._loaded.{stem}_{digest}", p)
     mod.warnings = result.warnings  # type: ignore[attr-defined]
+    _add_async_twins(mod)
     _CACHE[key] = mod
     return mod
