@@ -11,6 +11,7 @@ unsigned ``hresult``. :mod:`dcerpc.com.aio` is the asyncio face of the client. S
 from __future__ import annotations
 
 from . import guids, hresult
+from .callobj import CallFactory, ClientCallObject
 from .client import (
     CoCreateInstance,
     CoCreateInstanceEx,
@@ -23,8 +24,21 @@ from .exporter import Exporter
 from .guids import GUID, IID_IClassFactory, IID_IUnknown
 from .hresult import E_FAIL, E_NOINTERFACE, FAILED, S_OK, SUCCEEDED, COMError
 from .server import ClassFactory, ComServer
+from .servercall import ServerCallControl
+from .sync import (
+    COWAIT_ALERTABLE,
+    COWAIT_DEFAULT,
+    COWAIT_WAITALL,
+    CoWaitForMultipleHandles,
+    ManualResetEvent,
+    StdEvent,
+    SynchronizeContainer,
+)
 
 __all__ = [
+    "COWAIT_ALERTABLE",
+    "COWAIT_DEFAULT",
+    "COWAIT_WAITALL",
     "E_FAIL",
     "E_NOINTERFACE",
     "FAILED",
@@ -32,15 +46,22 @@ __all__ = [
     "SUCCEEDED",
     "S_OK",
     "COMError",
+    "CallFactory",
     "ClassFactory",
+    "ClientCallObject",
     "CoCreateInstance",
     "CoCreateInstanceEx",
     "CoGetClassObject",
+    "CoWaitForMultipleHandles",
     "ComPtr",
     "ComServer",
     "Exporter",
     "IID_IClassFactory",
     "IID_IUnknown",
+    "ManualResetEvent",
+    "ServerCallControl",
+    "StdEvent",
+    "SynchronizeContainer",
     "guids",
     "hresult",
     "register_interface",
