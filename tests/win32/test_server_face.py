@@ -199,3 +199,16 @@ def _wait(pred: Any, timeout: float = BOUND) -> bool:
         return bool(pred())
     finally:
         end.cancel()
+
+
+def test_wait_after_a_stop_that_already_finished_returns_ok() -> None:
+    """RpcMgmtWaitServerListen after RpcServerListen(..., DontWait=TRUE) returns RPC_S_OK
+    even when the stop finished before the wait began; a second wait has nothing to wait for."""
+    reset_default_server()
+    assert RpcServerUseProtseqEp("ncacn_ip_tcp", 20, "0", NetworkAddr="127.0.0.1") == 0
+    assert RpcServerRegisterIf(face, None, FaceManager()) == RPC_S_OK
+    assert RpcServerListen(1, 20, True) == RPC_S_OK
+    assert RpcMgmtStopServerListening(None) == RPC_S_OK
+    assert default_server().stopped.wait(10.0)  # the stop is over before the wait
+    assert RpcMgmtWaitServerListen() == RPC_S_OK
+    assert RpcMgmtWaitServerListen() == RPC_S_NOT_LISTENING

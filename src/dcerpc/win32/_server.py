@@ -141,6 +141,9 @@ class _DefaultServer:
         self.listening = False
         self.stopped = threading.Event()
         self.stopped.set()
+        #: a RpcServerListen(..., DontWait=TRUE) that RpcMgmtWaitServerListen may wait for
+        #: (even when its stop already finished: the wait then returns at once with OK)
+        self.waitable = False
 
     # -- endpoints -----------------------------------------------------------------
     def use(self, protseq: Any, endpoint: Any, network_addr: str) -> int:
@@ -243,6 +246,7 @@ class _DefaultServer:
                 return exc.status
             self.listening = True
             self.stopped.clear()
+            self.waitable = bool(dont_wait)
         if not dont_wait:
             self.stopped.wait()
         return RPC_S_OK
@@ -262,9 +266,12 @@ class _DefaultServer:
 
     def wait(self) -> int:
         with self.lock:
-            if not self.listening and self.stopped.is_set():
+            if not self.listening and not self.waitable:
                 return RPC_S_NOT_LISTENING
         self.stopped.wait()
+        with self.lock:
+            if not self.listening:  # this listen is over: a later wait has nothing to wait for
+                self.waitable = False
         return RPC_S_OK
 
     def bindings(self) -> tuple[int, RPC_BINDING_VECTOR | None]:
