@@ -22,6 +22,15 @@ from .client import (
 from .exporter import Exporter
 from .guids import GUID, IID_IClassFactory, IID_IUnknown
 from .hresult import E_FAIL, E_NOINTERFACE, FAILED, S_OK, SUCCEEDED, COMError
+from .security import (
+    Blanket,
+    CoGetCallContext,
+    CoImpersonateClient,
+    CoRevertToSelf,
+    CoSetProxyBlanket,
+    IID_IClientSecurity,
+    IID_IServerSecurity,
+)
 from .server import ClassFactory, ComServer
 
 __all__ = [
@@ -31,15 +40,22 @@ __all__ = [
     "GUID",
     "SUCCEEDED",
     "S_OK",
+    "Blanket",
     "COMError",
     "ClassFactory",
     "CoCreateInstance",
     "CoCreateInstanceEx",
+    "CoGetCallContext",
     "CoGetClassObject",
+    "CoImpersonateClient",
+    "CoRevertToSelf",
+    "CoSetProxyBlanket",
     "ComPtr",
     "ComServer",
     "Exporter",
     "IID_IClassFactory",
+    "IID_IClientSecurity",
+    "IID_IServerSecurity",
     "IID_IUnknown",
     "guids",
     "hresult",

@@ -151,7 +151,7 @@ class ComServer(Lifecycle):
             return self._authn_hint
         if not self.server.acceptors:
             return 1
-        level = max(self.min_level or 1, 2)
+        level = self.min_level or 1
         with contextlib.suppress(RpcError):
             info = current_call().auth_info
             if info is not None:
