@@ -100,6 +100,10 @@ def test_authenticated_activation_and_blankets(secure_binding: str) -> None:
         s2.Release()
         calc.SetBlanket(ImpLevel=3)
         assert calc.QueryBlanket()[3:5] == (5, 3)
+        # an [out] interface pointer of the same server gets the caller's blanket
+        with calc.GetStats(calc_idl.IStats.uuid) as other:
+            assert other.QueryBlanket() == calc.QueryBlanket()
+            assert other.Count() == 1
     finally:
         calc.Release()
 

@@ -456,8 +456,11 @@ class ComPtr:
         named = shape.named(ins)
         for p in shape.out_ifaces:
             if outs[p.index] is not None:
-                outs[p.index] = _unmarshal(bytes(outs[p.index]), p.iid(named),
-                                           self._exporter)
+                known = set(self._exporter.proxies)
+                got = _unmarshal(bytes(outs[p.index]), p.iid(named), self._exporter)
+                if got._exporter is self._exporter and got.ipid not in known:
+                    got._blanket = self._blanket  # same server: the caller's blanket
+                outs[p.index] = got
         return shape_result(op, shape, ret, outs)
 
     def __enter__(self) -> ComPtr:
