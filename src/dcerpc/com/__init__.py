@@ -23,6 +23,15 @@ from .client import (
 from .exporter import Exporter
 from .guids import GUID, IID_IClassFactory, IID_IUnknown
 from .hresult import E_FAIL, E_NOINTERFACE, FAILED, S_OK, SUCCEEDED, COMError
+from .security import (
+    Blanket,
+    CoGetCallContext,
+    CoImpersonateClient,
+    CoRevertToSelf,
+    CoSetProxyBlanket,
+    IID_IClientSecurity,
+    IID_IServerSecurity,
+)
 from .server import ClassFactory, ComServer
 from .servercall import ServerCallControl
 from .sync import (
@@ -45,18 +54,25 @@ __all__ = [
     "GUID",
     "SUCCEEDED",
     "S_OK",
+    "Blanket",
     "COMError",
     "CallFactory",
     "ClassFactory",
     "ClientCallObject",
     "CoCreateInstance",
     "CoCreateInstanceEx",
+    "CoGetCallContext",
     "CoGetClassObject",
+    "CoImpersonateClient",
+    "CoRevertToSelf",
+    "CoSetProxyBlanket",
     "CoWaitForMultipleHandles",
     "ComPtr",
     "ComServer",
     "Exporter",
     "IID_IClassFactory",
+    "IID_IClientSecurity",
+    "IID_IServerSecurity",
     "IID_IUnknown",
     "ManualResetEvent",
     "ServerCallControl",

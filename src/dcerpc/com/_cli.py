@@ -9,7 +9,8 @@ stops on SIGINT/SIGTERM. ``--class CLSID=MODULE:ATTR``: ATTR is the class (or an
 callable making an instance); MODULE a dotted name importable from the current directory
 or a .py path. Entries of ``_com_interfaces_`` may be interface *names* of the ``--idl``
 file; they are resolved here. Until ``dcerpc.cli`` wires the subcommand, run it as
-``python -m dcerpc.com serve …``. Authentication options follow once the runtime has them.
+``python -m dcerpc.com serve …``. Authentication takes the options of ``dcerpc serve``
+(``--auth``, ``--users``, ``--keytab``, ``--min-level``; docs/security.md).
 
 Exit status: 0 after a signal, 1 when the endpoint cannot be opened, 2 bad usage.
 """
@@ -22,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .._cli_auth import AuthUsageError, add_serve_auth_arguments, serve_auth
 from .._cli_rpc import (
     UsageError,
     _err,
@@ -53,6 +55,7 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                    help="objects unpinged for 3 periods are collected (default 120)")
     p.add_argument("--noping", action="store_true",
                    help="hand out SORF_NOPING references (objects live until released)")
+    add_serve_auth_arguments(p)
 
 
 def _resolve_class(mod: Any, spec: str) -> tuple[Any, Any]:
@@ -101,10 +104,12 @@ def run_serve(args: argparse.Namespace) -> int:
         binds = [str(_parse_binding(b)) for b in args.bind]
         if not args.ping_period > 0:
             raise UsageError("--ping-period must be positive")
-        server = ComServer(*binds, ping_period=args.ping_period, noping=args.noping)
+        acceptors, min_level = serve_auth(args)
+        server = ComServer(*binds, ping_period=args.ping_period, noping=args.noping,
+                           auth=acceptors, min_level=min_level)
         for clsid, cls in classes:
             server.register_class(clsid, cls)
-    except (UsageError, ValueError, TypeError) as exc:
+    except (UsageError, AuthUsageError, ValueError, TypeError) as exc:
         _err(_CMD, exc)
         return 2
     try:

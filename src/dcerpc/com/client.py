@@ -27,9 +27,13 @@ Theory of operation
 * ``[out]`` interface pointers are unmarshaled into proxies; an unknown OXID is resolved
   with ResolveOxid2 at the OBJREF's resolver address.
 
-Not yet: authentication (the activation and object connections run at
-RPC_C_AUTHN_LEVEL_NONE; ``authn_hint`` > 1 in a reply is refused), the client as an
-object exporter (passing local Python objects as [in] interface pointers).
+* Security (:mod:`.security`): ``auth=``/``level=`` authenticate the activation and
+  become the proxies' blanket (raised to the reply's ``authnHint``);
+  ``QueryBlanket``/``SetBlanket`` on a proxy (or ``CoSetProxyBlanket``) change it for
+  later calls; a QueryInterface result inherits its source's blanket.
+
+Not yet: the client as an object exporter (passing local Python objects as [in]
+interface pointers).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from .actprops import ActivationRequest, decode_reply_blob, encode_request_blob
 from .guids import GUID, IID_ICallFactory, IID_IUnknown
 from .hresult import COMError, unsigned
 from .objref import DualStringArray, ObjRefStandard, StdObjRef, decode_objref
+from .security import Blanket
 
 __all__ = ["CoCreateInstance", "CoCreateInstanceEx", "CoGetClassObject", "ComPtr",
            "register_interface", "unmarshal"]
@@ -180,9 +185,21 @@ class _Exporter:
         self.pinger = pinger
         self.resolver_dsa = DualStringArray()
         self._rem: SyncProxy | None = None
+        #: IRemUnknown2 proxies of authenticated blankets, by Blanket.key()
+        self._rems: dict[tuple[int, int], SyncProxy] = {}
         self.proxies: dict[uuid.UUID, ComPtr] = {}
 
-    def rem_unknown(self) -> SyncProxy:
+    def rem_unknown(self, blanket: Blanket | None = None) -> SyncProxy:
+        opts = blanket.options() if blanket is not None else {}
+        if opts:
+            assert blanket is not None
+            with _lock:
+                rem = self._rems.get(blanket.key())
+                if rem is None:
+                    rem = self._rems[blanket.key()] = SyncProxy(
+                        self.binding, orpc_interface(dcom_idl().IRemUnknown2),
+                        object_uuid=self.ipid_rem_unknown, **opts)
+                return rem
         if self._rem is None:
             self._rem = SyncProxy(self.binding, orpc_interface(dcom_idl().IRemUnknown2),
                                   object_uuid=self.ipid_rem_unknown)
@@ -195,8 +212,10 @@ class _Exporter:
                 return
             del _EXPORTERS[self.oxid]
             rem, self._rem = self._rem, None
-        if rem is not None:
-            rem.close()
+            rems, self._rems = list(self._rems.values()), {}
+        for r in [rem, *rems]:
+            if r is not None:
+                r.close()
 
     def proxy(self, iid: uuid.UUID, std: StdObjRef, spec: t.Interface | None) -> ComPtr:
         with _lock:
@@ -280,6 +299,26 @@ class ComPtr:
         self._local = 1
         self._sync: SyncProxy | None = None
         self._methods: dict[str, _Method] = {}
+        self._blanket = Blanket()
+        self._old_syncs: list[SyncProxy] = []  # of earlier blankets, closed at Release
+
+    # -- IClientSecurity (F66) ----------------------------------------------------------------
+    def QueryBlanket(self) -> tuple[int, int, str | None, int, int, Any, int]:
+        """(AuthnSvc, AuthzSvc, ServerPrincName, AuthnLevel, ImpLevel, AuthInfo,
+        Capabilities) of this proxy's calls."""
+        return self._blanket.as_tuple()
+
+    def SetBlanket(self, *args: Any, **kw: Any) -> int:
+        """Change the blanket for calls made from now on (:meth:`Blanket.set`)."""
+        self._check_alive()
+        new = self._blanket.set(*args, **kw)
+        with _lock:
+            if new.key() != self._blanket.key() and self._sync is not None:
+                # calls in progress keep their connection (and blanket)
+                self._old_syncs.append(self._sync)
+                self._sync = None
+            self._blanket = new
+        return hr.S_OK
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -321,13 +360,17 @@ class ComPtr:
             from .callobj import CallFactory
 
             return CallFactory(self)  # type: ignore[return-value]
-        rem = self._exporter.rem_unknown()
+        rem = self._exporter.rem_unknown(self._blanket)
+        known = set(self._exporter.proxies)  # IPIDs already proxied keep their blanket
         try:
             code, _that, results = rem.RemQueryInterface(orpcthis(), self._std.ipid, QI_REFS,
                                                          1, [iid])
         except RpcError as exc:
             raise COMError(rpc_hresult(exc), str(exc), exc) from exc
-        return self._qi_result(iid, spec, code, results)
+        got = self._qi_result(iid, spec, code, results)
+        if got is not self and got.ipid not in known:
+            got._blanket = self._blanket  # a new proxy inherits its source's blanket
+        return got
 
     def _qi_result(self, iid: uuid.UUID, spec: t.Interface | None, code: int,
                    results: Any) -> ComPtr:
@@ -352,7 +395,7 @@ class ComPtr:
             return left
         try:
             if refs:
-                self._exporter.rem_unknown().RemRelease(orpcthis(), 1, refs)
+                self._exporter.rem_unknown(self._blanket).RemRelease(orpcthis(), 1, refs)
         except RpcError as exc:
             raise COMError(rpc_hresult(exc), str(exc), exc) from exc
         finally:
@@ -381,6 +424,9 @@ class ComPtr:
         if self._sync is not None:
             self._sync.close()
             self._sync = None
+        olds, self._old_syncs = self._old_syncs, []
+        for old in olds:
+            old.close()
         self._exporter.forget_if_unused()
 
     def _check_alive(self) -> None:
@@ -407,7 +453,7 @@ class ComPtr:
         if self._sync is None:
             assert self._wire is not None
             self._sync = SyncProxy(self._exporter.binding, self._wire,
-                                   object_uuid=self._std.ipid)
+                                   object_uuid=self._std.ipid, **self._blanket.options())
         return self._sync
 
     def _call(self, op: t.Operation, shape: Any, args: tuple[Any, ...]) -> Any:
@@ -426,8 +472,11 @@ class ComPtr:
         named = shape.named(ins)
         for p in shape.out_ifaces:
             if outs[p.index] is not None:
-                outs[p.index] = _unmarshal(bytes(outs[p.index]), p.iid(named),
-                                           self._exporter)
+                known = set(self._exporter.proxies)
+                got = _unmarshal(bytes(outs[p.index]), p.iid(named), self._exporter)
+                if got._exporter is self._exporter and got.ipid not in known:
+                    got._blanket = self._blanket  # same server: the caller's blanket
+                outs[p.index] = got
         return shape_result(op, shape, ret, outs)
 
     def __enter__(self) -> ComPtr:
@@ -555,7 +604,8 @@ def activation_args(clsid: Any, interfaces: list[Any]
 
 
 def activation_proxies(code: int, out: Any, pairs: list[tuple[uuid.UUID, Any]], server: str,
-                       ping_period: float | None) -> list[ComPtr | None]:
+                       ping_period: float | None, blanket: Blanket | None = None
+                       ) -> list[ComPtr | None]:
     """The proxies of an activation answer (see :func:`CoCreateInstanceEx`)."""
     if hr.FAILED(code):
         raise COMError(unsigned(code))
@@ -565,9 +615,13 @@ def activation_proxies(code: int, out: Any, pairs: list[tuple[uuid.UUID, Any]], 
         reply = decode_reply_blob(bytes(out.abData))
     except NdrError as exc:
         raise COMError(hr.E_UNEXPECTED, f"bad activation reply: {exc}") from None
-    if reply.authn_hint > 1:
-        raise COMError(hr.E_ACCESSDENIED, f"the server wants authentication level "
-                       f"{reply.authn_hint}; only RPC_C_AUTHN_LEVEL_NONE is available")
+    blanket = blanket if blanket is not None else Blanket()
+    if reply.authn_hint > blanket.AuthnLevel:
+        if blanket.AuthInfo is None:
+            raise COMError(hr.E_ACCESSDENIED, f"the server wants authentication level "
+                           f"{reply.authn_hint}; pass auth= credentials")
+        # [MS-DCOM] 3.2.4.1.1.2: authnHint is the least level for the object calls
+        blanket = blanket.set(AuthnLevel=min(int(reply.authn_hint), 6))
     ex = _exporter_for(reply.oxid, reply.bindings, reply.ipid_rem_unknown, server,
                        StringBinding.parse(server), ping_period)
     results: list[ComPtr | None] = []
@@ -577,39 +631,48 @@ def activation_proxies(code: int, out: Any, pairs: list[tuple[uuid.UUID, Any]], 
             continue
         ref = decode_standard(data)
         ex.resolver_dsa = ref.saResAddr
-        results.append(ex.proxy(iid, ref.std, spec))
+        p = ex.proxy(iid, ref.std, spec)
+        p._blanket = blanket
+        results.append(p)
     if pairs and all(r is None for r in results):
         raise COMError(hr.E_NOINTERFACE)
     return results
 
 
 def _activate(clsid: Any, server: str, interfaces: list[Any], class_object: bool,
-              ping_period: float | None) -> list[ComPtr | None]:
+              ping_period: float | None, auth: Any = None, level: Any = None
+              ) -> list[ComPtr | None]:
+    blanket = Blanket.for_credentials(auth, level)
     pairs, act = activation_args(clsid, interfaces)
     try:
-        with SyncProxy(server, dcom_idl().IRemoteSCMActivator) as scm:
+        with SyncProxy(server, dcom_idl().IRemoteSCMActivator,
+                       **blanket.options()) as scm:
             if class_object:
                 code, _that, out = scm.RemoteGetClassObject(orpcthis(flags=1), act)
             else:
                 code, _that, out = scm.RemoteCreateInstance(orpcthis(flags=1), None, act)
     except RpcError as exc:
         raise COMError(rpc_hresult(exc), str(exc), exc) from exc
-    return activation_proxies(code, out, pairs, server, ping_period)
+    return activation_proxies(code, out, pairs, server, ping_period, blanket)
 
 
 def CoCreateInstanceEx(clsid: Any, server: str, interfaces: list[Any] | None = None, *,
-                       ping_period: float | None = None) -> list[ComPtr | None]:
+                       ping_period: float | None = None, auth: Any = None,
+                       level: Any = None) -> list[ComPtr | None]:
     """Activate ``clsid`` at ``server`` (a string binding with endpoint) asking for
     several interfaces at once (MULTI_QI): one proxy per interface, None where the
-    object lacks it; COMError when activation fails or it has none of them."""
-    return _activate(clsid, server, list(interfaces or []), False, ping_period)
+    object lacks it; COMError when activation fails or it has none of them.
+    ``auth``/``level`` (``dcerpc.auth.NTLM(...)``, ``"privacy"``) authenticate the
+    activation and are the proxies' initial blanket (:mod:`.security`)."""
+    return _activate(clsid, server, list(interfaces or []), False, ping_period, auth, level)
 
 
 def CoCreateInstance(clsid: Any, server: str, interface: Any = None, *,
-                     ping_period: float | None = None) -> ComPtr:
+                     ping_period: float | None = None, auth: Any = None,
+                     level: Any = None) -> ComPtr:
     """Activate ``clsid`` and return one interface (IUnknown by default)."""
     got = _activate(clsid, server, [interface if interface is not None else IID_IUnknown],
-                    False, ping_period)[0]
+                    False, ping_period, auth, level)[0]
     if got is None:
         raise COMError(hr.E_NOINTERFACE)
     return got

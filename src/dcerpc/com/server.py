@@ -17,10 +17,15 @@ Garbage collection: a timer on the server loop calls :meth:`Exporter.collect` ev
 ``ping_period / 2`` seconds (``ping_period * ping_count`` without pings disconnects an
 object, :mod:`.exporter`).
 
-Security hook: ``authn_hint`` is what the activation reply and ResolveOxid tell clients
-to use for the object connections (1 = RPC_C_AUTHN_LEVEL_NONE); ``security_bindings``
-are advertised in the DUALSTRINGARRAYs. Both only describe what the underlying
-:class:`dcerpc.Server` enforces; authentication itself is that server's business.
+Security (docs/com.md "Security"): ``auth=[acceptor, ...]`` and ``min_level=`` pass
+through to the underlying :class:`dcerpc.Server` (``min_level`` guards activation,
+IRemUnknown and every object interface; the OXID resolver stays open, as rpcss answers
+ServerAlive2 to anyone). ``security_bindings`` (default: one per acceptor,
+RPC_C_AUTHN_WINNT 10 / RPC_C_AUTHN_GSS_NEGOTIATE 9 ..., [MS-DCOM] 2.2.19.4) are advertised
+in the DUALSTRINGARRAYs; ``authn_hint`` is the level the activation reply and ResolveOxid
+tell clients to use for object connections ([MS-DCOM] 2.2.22.2.8 ``authnHint``): by
+default the higher of ``min_level`` and the level the caller itself used (impacket reads
+it as the level of its object connections), 1 (NONE) without ``auth``.
 """
 
 from __future__ import annotations
@@ -29,11 +34,14 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..aio._callctx import current_call
 from ..aio._lifecycle import Lifecycle
 from ..aio.server import Server
+from ..auth.base import normalize_level
+from ..errors import RpcError
 from ..runtime.binding import StringBinding
 from . import comobject
 from ._managers import (
@@ -64,6 +72,11 @@ __all__ = ["ClassFactory", "ComServer"]
 log = logging.getLogger("dcerpc.com")
 
 
+def _authn_order(auth_type: int) -> tuple[int, int]:
+    # NTLM (RPC_C_AUTHN_WINNT, 10) first: what impacket and most peers pick; then SPNEGO.
+    return (0 if auth_type == 10 else 1 if auth_type == 9 else 2, auth_type)
+
+
 class ClassFactory:
     """The IClassFactory RemoteGetClassObject hands out for a registered class."""
 
@@ -89,32 +102,67 @@ class ComServer(Lifecycle):
     """A COM server (see the module docstring)."""
 
     def __init__(self, *bindings: str, ping_period: float = 120.0, ping_count: int = 3,
-                 noping: bool = False, authn_hint: int = 1,
-                 security_bindings: tuple[SecurityBinding, ...] = (),
-                 server: Server | None = None, clock: Callable[[], float] | None = None
-                 ) -> None:
-        if authn_hint < 1:
+                 noping: bool = False, authn_hint: int | None = None,
+                 security_bindings: tuple[SecurityBinding, ...] | None = None,
+                 server: Server | None = None, clock: Callable[[], float] | None = None,
+                 auth: Iterable[Any] = (), min_level: int | str | None = None) -> None:
+        if authn_hint is not None and authn_hint < 1:
             # impacket (and Windows) read 0 as "authenticate at level 0": never send it.
             raise ValueError("authn_hint must be an RPC_C_AUTHN_LEVEL_* value >= 1")
-        self.server = server if server is not None else Server()
+        acceptors = list(auth)
+        self.server = server if server is not None else Server(auth=acceptors)
+        if server is not None:
+            for acceptor in acceptors:
+                self.server.add_acceptor(acceptor)
+        self.min_level = normalize_level(min_level) if min_level is not None else None
+        if self.min_level is not None and self.min_level > 1 and not self.server.acceptors:
+            raise ValueError("min_level needs auth=[acceptor, ...]")
         for b in bindings:
             self.server.listen(b)
         kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
         self.exporter = Exporter(ping_period=ping_period, ping_count=ping_count,
                                  noping=noping, supports=comobject.supports, **kw)
-        self.authn_hint = authn_hint
+        self._authn_hint = authn_hint
+        if security_bindings is None:
+            security_bindings = tuple(SecurityBinding(t) for t in sorted(
+                self.server.acceptors, key=_authn_order))
         self.security_bindings = tuple(security_bindings)
         self.classes: dict[uuid.UUID, Callable[[], Any]] = {}
         self._registered: set[uuid.UUID] = set()
         self._gc_task: asyncio.Task[None] | None = None
         m = dcom_idl()
-        self.server.register(m.IRemoteSCMActivator, ActivatorManager(self))
-        self.server.register(m.IActivation, LegacyActivatorManager(self))
+        lv = self._guard()
+        self.server.register(m.IRemoteSCMActivator, ActivatorManager(self), **lv)
+        self.server.register(m.IActivation, LegacyActivatorManager(self), **lv)
         self.server.register(m.IObjectExporter, ResolverManager(self))
         rem = RemUnknownManager(self)
-        self.server.register(orpc_interface(m.IRemUnknown), rem)
-        self.server.register(orpc_interface(m.IRemUnknown2), rem)
+        self.server.register(orpc_interface(m.IRemUnknown), rem, **lv)
+        self.server.register(orpc_interface(m.IRemUnknown2), rem, **lv)
         self.register_interface(objidl_idl().IClassFactory)
+
+    # -- security --------------------------------------------------------------------
+    def _guard(self) -> dict[str, Any]:
+        return {"min_level": self.min_level} if self.min_level is not None else {}
+
+    @property
+    def authn_hint(self) -> int:
+        """The ``authnHint`` for the call being served (see the module docstring)."""
+        if self._authn_hint is not None:
+            return self._authn_hint
+        if not self.server.acceptors:
+            return 1
+        level = self.min_level or 1
+        with contextlib.suppress(RpcError):
+            info = current_call().auth_info
+            if info is not None:
+                level = max(level, int(info.auth_level))
+        return level
+
+    @authn_hint.setter
+    def authn_hint(self, value: int | None) -> None:
+        if value is not None and value < 1:
+            raise ValueError("authn_hint must be an RPC_C_AUTHN_LEVEL_* value >= 1")
+        self._authn_hint = value
 
     # -- registration ----------------------------------------------------------------
     def register_interface(self, spec: Any) -> None:
@@ -123,7 +171,7 @@ class ComServer(Lifecycle):
             if it.uuid is None or it.uuid in self._registered or it.uuid == IID_IUnknown:
                 continue
             wire = orpc_interface(it)
-            self.server.register(wire, ObjectManager(self, wire))
+            self.server.register(wire, ObjectManager(self, wire), **self._guard())
             self._registered.add(it.uuid)
 
     def register_class(self, clsid: Any, cls: Callable[[], Any]) -> None:
