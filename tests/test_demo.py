@@ -34,4 +34,15 @@ def test_demo_runs_end_to_end() -> None:
     assert tail.count("RpcAsyncCompleteCall -> status 0, reply None") == 7
     assert "(issued on MainThread)" in tail
     assert "routine ran on runtime worker MainThread" not in tail
-    assert out.rstrip().endswith("notification types finished with status 0")
+    notify_end = out.index("notification types finished with status 0")
+    # then the COM asynchronous call of examples/com_async (issue 6)
+    com_start = out.index("COM asynchronous calls (examples/com_async)")
+    assert notify_end < com_start  # the COM section comes after the RPC demo
+    com = out[com_start:]
+    for line in ("ISynchronize::Wait(0, 50 ms) -> RPC_E_TIMEOUT",
+                 "6. Finish_Read -> pcbRead=41",
+                 "Finish_Read -> canceled: RPC_E_CALL_CANCELED",
+                 "QueryInterface(IID_ICallFactory) -> E_NOINTERFACE"):
+        assert line in com, line
+    assert out.rstrip().endswith("COM async demo finished with status 0")
+

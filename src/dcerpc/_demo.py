@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"decoded response: {codec.decode_response(response)!r}")
     _serve_and_call(pb, entry)
     _asyncrpc()
+    _com_async()
     return 0
 
 
@@ -160,3 +161,14 @@ def _serve_and_call(pb: object, entry: object) -> None:
     finally:
         server.stop_background(5.0)
     print("server stopped")
+
+
+def _com_async() -> None:
+    """The seed page's COM asynchronous call (examples/com_async): ISimpleStream on loopback."""
+    here = _EXAMPLE.parents[1] / "com_async"
+    if not here.is_dir():  # an installed package without the examples
+        return
+    print("\nCOM asynchronous calls (examples/com_async): ISimpleStream via ICallFactory")
+    run_mod = _load_example("demo_com_async_run", here / "run.py")
+    status = run_mod.main()  # type: ignore[attr-defined]
+    print(f"COM async demo finished with status {status}")
