@@ -243,3 +243,41 @@ def test_snake_case_and_wait_timeout_option(bnd: str) -> None:
         getattr(call, "begin_nosuch")  # noqa: B009
     call.Release()
     calc.Release()
+
+
+def test_aio_client_auth_and_blanket() -> None:
+    """The asyncio COM client takes auth=/level=; its QueryInterface and calls use the
+    proxy's blanket (the server refuses anything below PKT_INTEGRITY here)."""
+    import asyncio
+
+    from dcerpc.com import aio
+
+    from .calc_impl import CLSID_Calc
+    from .test_security_blanket import CREDS as SEC_CREDS
+    from .test_security_blanket import _server
+
+    srv = _server("integrity")
+    srv.start_background()
+    bnd = str(srv.bindings[0])
+
+    async def main() -> tuple[Any, ...]:
+        with pytest.raises(COMError):
+            await aio.CoCreateInstance(CLSID_Calc, bnd, calc_idl.ICalc)
+        calc = await aio.CoCreateInstance(CLSID_Calc, bnd, calc_idl.ICalc, auth=SEC_CREDS,
+                                          level="privacy")
+        first = await calc.Echo("blanket")
+        other = await calc.QueryInterface(calc_idl.ICalc)
+        assert calc.SetBlanket(AuthnLevel=5) == hr.S_OK
+        second = await calc.Echo("blanket")
+        level = calc.QueryBlanket()[3]
+        await other.Release()
+        await calc.Release()
+        return first, second, level
+
+    try:
+        first, second, level = asyncio.run(main())
+    finally:
+        srv.stop_background(1.0)
+    assert first.split("|")[1] == "6"
+    assert second.split("|")[1] == "5"
+    assert level == 5
