@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import status as st
 from ..aio import current_call
+from ..auth._impersonation import revert as revert_call
 from ..errors import NdrError, RpcError
 from ..ndr import types as t
 from . import hresult as hr
@@ -285,7 +286,11 @@ class ObjectManager:
                     made = create_server_call(entry.owner.obj, async_iid, current_call())
                     begin = getattr(made[0], f"Begin_{op.name}", None) if made else None
                     if made is not None and begin is not None:
-                        begin(*args[1:])
+                        try:
+                            begin(*args[1:])
+                        finally:
+                            # F60: a token taken in Begin_ lasts until Begin_ returns
+                            revert_call(current_call())
                         return finish_async(made[0], made[1], ins_l)
                 if impl is None:
                     raise RpcError(f"{type(entry.owner.obj).__name__} does not implement "

@@ -43,6 +43,7 @@ from .client import (
 )
 from .guids import IID_IUnknown
 from .hresult import COMError
+from .security import Blanket
 
 __all__ = ["AsyncComPtr", "CoCreateInstance", "CoCreateInstanceEx", "CoGetClassObject",
            "unmarshal"]
@@ -68,6 +69,8 @@ class AsyncComPtr:
     def __init__(self, ptr: ComPtr) -> None:
         self.ptr = ptr
         self._proxy: AsyncProxy | None = None
+        self._proxy_key: tuple[int, int] | None = None  # the blanket _proxy was made for
+        self._old_proxies: list[AsyncProxy] = []  # of earlier blankets, closed at Release
         self._methods: dict[str, _AsyncMethod] = {}
 
     iid = property(lambda self: self.ptr.iid)
@@ -78,12 +81,23 @@ class AsyncComPtr:
     def _com_objref_(self) -> bytes:
         return self.ptr._com_objref_()
 
+    # -- IClientSecurity (F66): the blanket lives on the underlying proxy ---------------------
+    def QueryBlanket(self) -> tuple[int, int, str | None, int, int, Any, int]:
+        return self.ptr.QueryBlanket()
+
+    def SetBlanket(self, *args: Any, **kw: Any) -> int:
+        """For calls made from now on; a call in progress keeps its connection."""
+        return self.ptr.SetBlanket(*args, **kw)
+
     async def QueryInterface(self, interface: Any) -> AsyncComPtr:
         iid, spec = _iid_of(interface)
         ptr = self.ptr
         ptr._check_alive()
+        # IRemUnknown is called under the proxy's blanket, as the threaded client does
         rem = AsyncProxy(ptr._exporter.binding, orpc_interface(dcom_idl().IRemUnknown2),
-                         object_uuid=ptr._exporter.ipid_rem_unknown)
+                         object_uuid=ptr._exporter.ipid_rem_unknown,
+                         **ptr._blanket.options())
+        known = set(ptr._exporter.proxies)  # IPIDs already proxied keep their blanket
         try:
             code, _that, results = await rem.RemQueryInterface(
                 orpcthis(), ptr.ipid, QI_REFS, 1, [iid])
@@ -91,7 +105,10 @@ class AsyncComPtr:
             raise _com_error(exc) from exc
         finally:
             await rem.aclose()
-        return AsyncComPtr(ptr._qi_result(iid, spec, code, results))
+        got = ptr._qi_result(iid, spec, code, results)
+        if got is not ptr and got.ipid not in known:
+            got._blanket = ptr._blanket  # a new proxy inherits its source's blanket
+        return AsyncComPtr(got)
 
     def AddRef(self) -> int:
         return self.ptr.AddRef()
@@ -104,7 +121,8 @@ class AsyncComPtr:
         try:
             if refs:
                 rem = AsyncProxy(ex.binding, orpc_interface(dcom_idl().IRemUnknown2),
-                                 object_uuid=ex.ipid_rem_unknown)
+                                 object_uuid=ex.ipid_rem_unknown,
+                                 **self.ptr._blanket.options())
                 try:
                     await rem.RemRelease(orpcthis(), 1, refs)
                 finally:
@@ -112,6 +130,9 @@ class AsyncComPtr:
         except RpcError as exc:
             raise _com_error(exc) from exc
         finally:
+            for old in self._old_proxies:
+                await old.aclose()
+            self._old_proxies.clear()
             if self._proxy is not None:
                 await self._proxy.aclose()
                 self._proxy = None
@@ -137,9 +158,16 @@ class AsyncComPtr:
     async def _call(self, op: t.Operation, shape: Any, args: tuple[Any, ...]) -> Any:
         ptr = self.ptr
         ptr._check_alive()
+        key = ptr._blanket.key()
+        if self._proxy is not None and self._proxy_key != key:
+            # SetBlanket since: calls in progress keep the old connection (F66)
+            self._old_proxies.append(self._proxy)
+            self._proxy = None
         if self._proxy is None:
             assert ptr._wire is not None
-            self._proxy = AsyncProxy(ptr._exporter.binding, ptr._wire, object_uuid=ptr.ipid)
+            self._proxy = AsyncProxy(ptr._exporter.binding, ptr._wire, object_uuid=ptr.ipid,
+                                     **ptr._blanket.options())
+            self._proxy_key = key
         ins = request_ins(op, shape, args)
         try:
             result = await getattr(self._proxy, op.name)(*ins)
@@ -188,9 +216,11 @@ async def unmarshal(data: bytes, interface: Any = None) -> AsyncComPtr:
 
 
 async def _activate(clsid: Any, server: str, interfaces: list[Any], class_object: bool,
-                    ping_period: float | None) -> list[AsyncComPtr | None]:
+                    ping_period: float | None, auth: Any = None, level: Any = None
+                    ) -> list[AsyncComPtr | None]:
+    blanket = Blanket.for_credentials(auth, level)
     pairs, act = activation_args(clsid, interfaces)
-    scm = AsyncProxy(server, dcom_idl().IRemoteSCMActivator)
+    scm = AsyncProxy(server, dcom_idl().IRemoteSCMActivator, **blanket.options())
     try:
         if class_object:
             code, _that, out = await scm.RemoteGetClassObject(orpcthis(flags=1), act)
@@ -201,30 +231,35 @@ async def _activate(clsid: Any, server: str, interfaces: list[Any], class_object
     finally:
         await scm.aclose()
     return [None if p is None else AsyncComPtr(p)
-            for p in activation_proxies(code, out, pairs, server, ping_period)]
+            for p in activation_proxies(code, out, pairs, server, ping_period, blanket)]
 
 
 async def CoCreateInstanceEx(clsid: Any, server: str, interfaces: list[Any] | None = None,
-                             *, ping_period: float | None = None) -> list[AsyncComPtr | None]:
-    """:func:`dcerpc.com.CoCreateInstanceEx`, awaited."""
-    return await _activate(clsid, server, list(interfaces or []), False, ping_period)
+                             *, ping_period: float | None = None, auth: Any = None,
+                             level: Any = None) -> list[AsyncComPtr | None]:
+    """:func:`dcerpc.com.CoCreateInstanceEx`, awaited (``auth=``/``level=`` likewise)."""
+    return await _activate(clsid, server, list(interfaces or []), False, ping_period,
+                           auth, level)
 
 
 async def CoCreateInstance(clsid: Any, server: str, interface: Any = None, *,
-                           ping_period: float | None = None) -> AsyncComPtr:
+                           ping_period: float | None = None, auth: Any = None,
+                           level: Any = None) -> AsyncComPtr:
     """:func:`dcerpc.com.CoCreateInstance`, awaited."""
     got = (await _activate(clsid, server, [interface if interface is not None
-                                           else IID_IUnknown], False, ping_period))[0]
+                                           else IID_IUnknown], False, ping_period,
+                           auth, level))[0]
     if got is None:
         raise COMError(hr.E_NOINTERFACE)
     return got
 
 
 async def CoGetClassObject(clsid: Any, server: str, *,
-                           ping_period: float | None = None) -> AsyncComPtr:
+                           ping_period: float | None = None, auth: Any = None,
+                           level: Any = None) -> AsyncComPtr:
     """:func:`dcerpc.com.CoGetClassObject`, awaited."""
     got = (await _activate(clsid, server, [objidl_idl().IClassFactory], True,
-                           ping_period))[0]
+                           ping_period, auth, level))[0]
     if got is None:
         raise COMError(hr.E_NOINTERFACE)
     return got

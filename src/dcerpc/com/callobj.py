@@ -26,6 +26,7 @@ reply is dropped when it arrives.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -38,6 +39,7 @@ from . import hresult as hr
 from ._marshal import op_shape
 from .guids import GUID, IID_ICallFactory, IID_ICancelMethodCalls, IID_ISynchronize, IID_IUnknown
 from .hresult import COMError
+from .security import Blanket, IID_IClientSecurity
 from .sync import INFINITE, ManualResetEvent
 
 __all__ = ["CallFactory", "ClientCallObject"]
@@ -118,11 +120,19 @@ class ClientCallObject:
         self._event = ManualResetEvent()
         self._refs = 1
         self._released = False
+        # F66 [D]: a new call object starts with its proxy's blanket; changing it later
+        # affects neither the proxy nor a call already begun.
+        self._blanket: Blanket = ptr._blanket
+        self._syncs: dict[tuple[int, int], Any] = {}  # own connections, by Blanket.key()
+        #: §7 C2: what Wait answers on timeout (RPC_E_TIMEOUT by default; set
+        #: RPC_S_CALLPENDING for the behaviour observed on Windows).
+        self.wait_timeout_hresult = hr.RPC_E_TIMEOUT
 
     # -- IUnknown --------------------------------------------------------------------------
     def _iids(self) -> set[uuid.UUID]:
         assert self._twin.uuid is not None
-        return {IID_IUnknown, IID_ISynchronize, IID_ICancelMethodCalls, self._twin.uuid}
+        return {IID_IUnknown, IID_ISynchronize, IID_ICancelMethodCalls, IID_IClientSecurity,
+                self._twin.uuid}
 
     def QueryInterface(self, interface: Any) -> ClientCallObject:
         if _iid(interface) not in self._iids():
@@ -143,11 +153,53 @@ class ClientCallObject:
             self._released = True
             self._phase, self._state = None, _IDLE  # a late reply finds nobody (F51)
         self._event.Signal()
+        for sync in self._syncs.values():
+            with contextlib.suppress(Exception):  # best-effort: our own connections
+                sync.close()
+        self._syncs.clear()
         self._ptr.Release()
         return 0
 
+    # -- IClientSecurity (F66) ---------------------------------------------------------------
+    def QueryBlanket(self) -> tuple[int, int, str | None, int, int, Any, int]:
+        """The blanket later Begin_ calls use (the proxy's until SetBlanket)."""
+        return self._blanket.as_tuple()
+
+    def SetBlanket(self, *args: Any, **kw: Any) -> int:
+        """Change the blanket for Begin_ calls made from now on; an outstanding call
+        keeps the one it began with, and the proxy keeps its own (F66 [D])."""
+        new = self._blanket.set(*args, **kw)
+        with self._lock:
+            self._blanket = new
+        return hr.S_OK
+
+    def _sync_for_blanket(self) -> Any:
+        """The connection set for this object's blanket: the proxy's own while the
+        blankets agree, else one this call object owns."""
+        ptr = self._ptr
+        if self._blanket.key() == ptr._blanket.key():
+            return ptr._sync_proxy()
+        key = self._blanket.key()
+        sync = self._syncs.get(key)
+        if sync is None:
+            from .._sync import SyncProxy
+
+            sync = self._syncs[key] = SyncProxy(ptr._exporter.binding, ptr._wire,
+                                                object_uuid=ptr._std.ipid,
+                                                **self._blanket.options())
+        return sync
+
     # -- AsyncIX ---------------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
+        # seed-semantics §8: begin_<m>/finish_<m> spell Begin_<M>/Finish_<M>
+        for snake, proper in (("begin_", "Begin_"), ("finish_", "Finish_")):
+            if name.startswith(snake) and not name.startswith(proper):
+                want = name[len(snake):].lower()
+                for op in self._twin.operations:
+                    if op.name.startswith(proper) and \
+                            op.name[len(proper):].lower() == want:
+                        return getattr(self, op.name)
+                raise AttributeError(f"{self._twin.name} has no method {name!r}")
         if name.startswith("Begin_") or name.startswith("Finish_"):
             try:
                 op = self._twin.operation(name)
@@ -176,7 +228,7 @@ class ClientCallObject:
             # a marshaling failure raises here and the object stays IDLE (§7 C8)
             ins = request_ins(op, shape, args)
             try:
-                call = getattr(ptr._sync_proxy(), op.name).start(*ins)
+                call = getattr(self._sync_for_blanket(), op.name).start(*ins)
             except RpcError as exc:
                 from .client import rpc_hresult
 
@@ -229,7 +281,8 @@ class ClientCallObject:
 
     # -- ISynchronize (the aggregated completion event, F49) --------------------------------
     def Wait(self, dwFlags: int, dwMilliseconds: int) -> int:
-        return self._event.Wait(dwFlags, dwMilliseconds)
+        got = self._event.Wait(dwFlags, dwMilliseconds)
+        return self.wait_timeout_hresult if got == hr.RPC_E_TIMEOUT else got
 
     def Signal(self) -> int:
         return self._event.Signal()
@@ -277,6 +330,12 @@ class ClientCallObject:
 
     def test_cancel(self) -> int:
         return self.TestCancel()
+
+    def query_blanket(self) -> tuple[int, int, str | None, int, int, Any, int]:
+        return self.QueryBlanket()
+
+    def set_blanket(self, *args: Any, **kw: Any) -> int:
+        return self.SetBlanket(*args, **kw)
 
     def __repr__(self) -> str:
         return f"<call object {self._twin.name} {self._state}>"

@@ -194,7 +194,12 @@ class ServerSecurity:
                 int(info.impersonation_level), info.principal, EOAC_NONE)
 
     def ImpersonateClient(self) -> int:
-        """S_OK, or COMError: E_FAIL below CONNECT, RPC_E_CALL_COMPLETE after the call."""
+        """S_OK, or COMError: E_FAIL below CONNECT, RPC_E_CALL_COMPLETE after the call
+        or, for a call served by a server call object, once its Signal returned (F60)."""
+        from .servercall import impersonation_closed
+
+        if impersonation_closed(self._call):
+            raise COMError(RPC_E_CALL_COMPLETE, "the server call object has signalled")
         status = _imp.impersonate(self._call)
         if status == st.RPC_S_OK:
             return hr.S_OK

@@ -14,7 +14,13 @@ server call object, whichever kind of call the client made (F52: the wire is the
    ``COMError``) exactly as a synchronous method would, and the runtime sends the reply.
 
 ``control.TestCancel()`` answers RPC_E_CALL_CANCELED once the client cancelled
-(co_cancel or orphaned) and RPC_S_CALLPENDING before (F61).
+(co_cancel or orphaned) and RPC_S_CALLPENDING before (F61); ``control.Cancel()`` answers
+CO_E_CANCEL_DISABLED: cancelling is the client's side of the call (F64, §5.2).
+
+Impersonation window (F60): ``CoImpersonateClient`` / ``IServerSecurity`` work from
+Begin_ until ``control.Signal()`` *returns*; afterwards ImpersonateClient fails with
+RPC_E_CALL_COMPLETE (F67 [D]). A token taken before the signal stays until
+``RevertToSelf`` or until Begin_ returns, when the runtime reverts it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+import weakref
 from typing import Any
 
 from . import hresult as hr
@@ -29,7 +36,18 @@ from .guids import IID_ICancelMethodCalls, IID_ISynchronize, IID_IUnknown
 from .hresult import COMError
 from .sync import ManualResetEvent
 
-__all__ = ["ServerCallControl", "create_server_call"]
+__all__ = ["ServerCallControl", "create_server_call", "impersonation_closed"]
+
+#: Calls whose server call object has signalled: no new impersonation (F60).
+_signalled: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def impersonation_closed(call: Any) -> bool:
+    """True once ``call``'s server call object has signalled (F60)."""
+    try:
+        return call in _signalled
+    except TypeError:  # a call context that cannot be weakly referenced
+        return False
 
 
 class ServerCallControl:
@@ -54,6 +72,9 @@ class ServerCallControl:
 
     # ISynchronize
     def Signal(self) -> int:
+        if self._ctx is not None:
+            # F60: the window closes when Signal returns, i.e. before anyone else runs
+            _signalled.add(self._ctx)
         self._event.Signal()
         with self._lock:
             waiter, self._waiter = self._waiter, None
