@@ -30,6 +30,7 @@ import dataclasses
 import math
 import uuid
 from collections.abc import Awaitable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .. import runtime
@@ -41,7 +42,7 @@ from ..protocol._config import runtime_config
 from ..protocol.connection import ConnectionConfig
 from ..protocol.constants import SyntaxId
 from ..runtime.binding import StringBinding
-from ..runtime.calls import ClientCall
+from ..runtime.calls import CallState, ClientCall
 from ..runtime.registry import syntax_of
 from ..transport import MEMORY
 from ._channel import Channel, get_channel, release_channel
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from ._pipe_client import StreamCall
 
 __all__ = ["AsyncProxy", "ClientOptions", "connect", "invoke", "resolve_spec"]
+
+_PENDING = CallState.PENDING
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -220,16 +223,60 @@ async def _invoke_untimed(channel: Channel, spec: Interface, op: Operation, code
     return call.outcome()
 
 
+def _wake(fut: asyncio.Future[Any], _call: ClientCall) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
 class _AsyncMethod:
-    __slots__ = ("_op", "_proxy")
+    __slots__ = ("_codec", "_op", "_proxy", "_syntax")
 
     def __init__(self, proxy: AsyncProxy, op: Operation) -> None:
         self._proxy, self._op = proxy, op
+        # Resolved once per (proxy, operation): the hot path below looks nothing up.
+        self._codec = operation_codec(op)
+        self._syntax = _syntax(proxy.spec)
 
     def __call__(self, *args: Any) -> Awaitable[Any]:
-        if self._proxy.options.deadline is not None:
+        options = self._proxy.options
+        if options.deadline is not None:
             return self.start(*args)  # a per-proxy deadline needs the started-call driver
-        return self._proxy._invoke(self._op, args)
+        if options.timeout is not None:
+            return self._proxy._invoke(self._op, args)
+        return self._untimed(args)
+
+    async def _untimed(self, args: Any) -> Any:
+        """``await proxy.Op(...)`` without timeout or deadline, as one coroutine: when a
+        bound connection has room (the steady state) the request goes out without any
+        other await, and the task sleeps on one future until the reply ends the call."""
+        proxy = self._proxy
+        channel = proxy._channel
+        if channel is None or proxy._closed:
+            return await proxy._invoke(self._op, args)
+        got = channel.acquire_now(self._syntax)
+        if got is None:
+            return await proxy._invoke(self._op, args)
+        proto, p_cont_id = got
+        codec = self._codec
+        stub = codec.encode_request_buf(args)
+        if len(stub) > _VIEW_ABOVE:
+            stub = memoryview(stub).toreadonly()  # type: ignore[assignment]
+        op = self._op
+        call = ClientCall(proxy.spec, op)
+        try:
+            proto.send(call, codec, p_cont_id, stub,
+                       proxy._object_uuid or proxy.options.object_uuid)
+        except LocalProtocolError as exc:  # the connection died after acquire_now()
+            raise CommFailure(f"{op.name}: {exc}") from None
+        if call.state is _PENDING:
+            done: asyncio.Future[None] = proto.loop.create_future()
+            call._callbacks.append(partial(_wake, done))
+            try:
+                await done
+            except asyncio.CancelledError:
+                _cancel_on_wire(proto, call)
+                raise
+        return call.outcome()
 
     def start(self, *args: Any, deadline: float | None = None,
               cancel_timeout: float | None = None) -> RpcCall:
