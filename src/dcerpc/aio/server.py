@@ -454,8 +454,13 @@ class Server(Lifecycle):
 
     def _complete(self, proto: ServerProtocol, call: CallContext, prepared: PreparedCall,
                   cancelled: bool, exc: BaseException | None, result: Any) -> None:
-        if not self._settle(call):
+        # _settle() inline: this runs once per call.
+        inflight = self._inflight
+        if inflight.pop(call, None) is None:
             return  # already answered by stop(), or dropped with its connection
+        call.end()  # no impersonation of it from now on (seed-semantics §6.2)
+        if not inflight and self._idle is not None:
+            self._idle.set()
         if cancelled:
             self._answer_fault(proto, call, st.RPC_S_CALL_CANCELLED)
             return

@@ -96,8 +96,11 @@ class ClientCall:
 
     def _fire(self) -> None:
         callbacks, self._callbacks = self._callbacks, []
-        for fn in callbacks:
-            self._run(fn)
+        for fn in callbacks:  # _run() inline: once per completed call
+            try:
+                fn(self)
+            except Exception:  # a callback must not break the engine (style-anchors §11.6)
+                log.exception("call completion callback failed")
 
     def _run(self, fn: Callable[[ClientCall], Any]) -> None:
         try:
