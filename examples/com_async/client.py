@@ -21,6 +21,13 @@ from dcerpc.com import CoCreateInstance, COMError, hresult
 from dcerpc.com.guids import IID_ICallFactory, IID_ISynchronize, IID_IUnknown
 
 
+def say(*parts: object) -> None:
+    """Print one whole line in one write: server threads log to the same stdout, and
+    print() writes its pieces separately, so their lines could cut into ours."""
+    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
+    sys.stdout.flush()
+
+
 def load_sibling(stem: str) -> ModuleType:
     """Import server.py / client.py of this folder under a name no other module uses."""
     modname = f"com_async_example_{stem}"
@@ -47,48 +54,48 @@ def name(hr: int) -> str:
 
 def async_read(binding: str) -> None:
     stream = CoCreateInstance(CLSID_SimpleStream, binding, ISimpleStream)
-    print("1. QueryInterface(IID_ICallFactory) -> S_OK")
+    say("1. QueryInterface(IID_ICallFactory) -> S_OK")
     factory = stream.QueryInterface(IID_ICallFactory)
-    print("2. CreateCall(IID_AsyncISimpleStream, None, IID_IUnknown), then release the factory")
+    say("2. CreateCall(IID_AsyncISimpleStream, None, IID_IUnknown), then release the factory")
     call = factory.CreateCall(AsyncISimpleStream, None, IID_IUnknown)
     factory.Release()
     call.Begin_Read(64)  # the proxy convention: a failure would raise COMError
-    print("3. Begin_Read(64) -> S_OK: the request is out, the call object is pending")
-    print("4. other work while the call is out: summing 1..1000 =", sum(range(1, 1001)))
+    say("3. Begin_Read(64) -> S_OK: the request is out, the call object is pending")
+    say("4. other work while the call is out: summing 1..1000 =", sum(range(1, 1001)))
     sync = call.QueryInterface(IID_ISynchronize)
     hr = sync.Wait(0, 50)
-    print("5. ISynchronize::Wait(0, 50 ms) ->", name(hr), "(Begin_Read not done yet)")
+    say("5. ISynchronize::Wait(0, 50 ms) ->", name(hr), "(Begin_Read not done yet)")
     while hr == hresult.RPC_E_TIMEOUT:
         hr = sync.Wait(0, 1000)
-    print("   ISynchronize::Wait(0, 1000 ms) ->", name(hr))
+    say("   ISynchronize::Wait(0, 1000 ms) ->", name(hr))
     pv, cb_read = call.Finish_Read()
-    print(f"6. Finish_Read -> pcbRead={cb_read}, pv={bytes(pv)!r}")
+    say(f"6. Finish_Read -> pcbRead={cb_read}, pv={bytes(pv)!r}")
     call.Release()
 
-    print("\nCancel: Begin_Read, then ICancelMethodCalls::Cancel before the server signals")
+    say("\nCancel: Begin_Read, then ICancelMethodCalls::Cancel before the server signals")
     call = stream.QueryInterface(IID_ICallFactory).CreateCall(AsyncISimpleStream, None,
                                                                IID_IUnknown)
     call.Begin_Read(8)
-    print("   Cancel(1) ->", name(call.Cancel(1)))
+    say("   Cancel(1) ->", name(call.Cancel(1)))
     try:
         call.Finish_Read()
-        print("   Finish_Read -> completed (unexpected)")
+        say("   Finish_Read -> completed (unexpected)")
     except COMError as exc:
-        print("   Finish_Read -> canceled:", name(exc.hresult))
+        say("   Finish_Read -> canceled:", name(exc.hresult))
     call.Release()
     stream.Release()
 
 
 def sync_fallback(binding: str) -> None:
-    print("\nFallback: an object whose interface has no [async_uuid]")
+    say("\nFallback: an object whose interface has no [async_uuid]")
     stream = CoCreateInstance(CLSID_SyncStream, binding, stream_idl.ISyncStream)
     try:
         stream.QueryInterface(IID_ICallFactory)
-        print("   QueryInterface(IID_ICallFactory) -> S_OK (unexpected)")
+        say("   QueryInterface(IID_ICallFactory) -> S_OK (unexpected)")
     except COMError as exc:
-        print("   QueryInterface(IID_ICallFactory) ->", name(exc.hresult))
+        say("   QueryInterface(IID_ICallFactory) ->", name(exc.hresult))
     pv, cb_read = stream.Read(16)
-    print(f"   synchronous Read(16) -> pcbRead={cb_read}, pv={bytes(pv)!r}")
+    say(f"   synchronous Read(16) -> pcbRead={cb_read}, pv={bytes(pv)!r}")
     stream.Release()
 
 

@@ -31,7 +31,9 @@ DATA = b"Hello from an asynchronous ISimpleStream!"
 
 
 def log(text: str) -> None:
-    print(f"  [server] {text}", flush=True)
+    # one write per line: the client prints to the same stdout from another thread
+    sys.stdout.write(f"  [server] {text}\n")
+    sys.stdout.flush()
 
 
 class _ReadWriteCall:
