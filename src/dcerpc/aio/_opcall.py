@@ -42,7 +42,7 @@ from ..errors import CallCancelled, CommFailure, LocalProtocolError, RpcError, R
 from ..ndr import operation_codec
 from ..ndr.types import Operation
 from ..runtime.calls import ClientCall
-from .client import AsyncProxy, _request_stub, _syntax
+from .client import AsyncProxy, _request_stub, _syntax, check_seconds
 
 __all__ = ["DEFAULT_CANCEL_TIMEOUT", "CallDriver", "CausalLane", "RpcCall"]
 
@@ -51,14 +51,6 @@ log = logging.getLogger("dcerpc.client")
 #: Seconds between the non-abortive and the abortive cancel of a call whose deadline
 #: passed, unless ``cancel_timeout`` says otherwise.
 DEFAULT_CANCEL_TIMEOUT = 1.0
-
-
-def check_deadline(deadline: float | None, cancel_timeout: float | None) -> None:
-    for name, value in (("deadline", deadline), ("cancel_timeout", cancel_timeout)):
-        if value is not None and (not isinstance(value, (int, float)) or value != value
-                                  or value < 0):
-            raise ValueError(f"{name} must be a non-negative number of seconds, "
-                             f"got {value!r}")
 
 
 class CallDriver:
@@ -354,7 +346,7 @@ class RpcCall(CallDriver):
         ``deadline`` (seconds from now): cancel non-abortively then, abortively
         ``cancel_timeout`` seconds later (see the module docstring).  Without them the
         proxy's defaults apply (``dcerpc.connect(..., deadline=, cancel_timeout=)``)."""
-        check_deadline(deadline, cancel_timeout)
+        check_seconds(deadline=deadline, cancel_timeout=cancel_timeout)
         opts = proxy.options
         deadline = opts.deadline if deadline is None else deadline
         cancel_timeout = opts.cancel_timeout if cancel_timeout is None else cancel_timeout

@@ -59,6 +59,8 @@ class ServerProtocol(asyncio.Protocol):
         self.peer: Any = None
         #: ncalrpc: the caller's (uid, gid, pid); None elsewhere
         self.peer_credentials: Any = None
+        #: the ClientIdentity made from ``peer_credentials`` (once per connection)
+        self.local_identity: Any = None
         self.group = 0
         #: calls dispatched to a manager and not answered yet, by call_id
         self.calls: dict[int, CallContext] = {}
@@ -81,6 +83,8 @@ class ServerProtocol(asyncio.Protocol):
             "sockname")
         if self.protseq == NCALRPC:  # who the local caller is (SO_PEERCRED)
             self.peer_credentials = lrpc.peer_credentials(transport)
+            if self.peer_credentials is not None:
+                self.local_identity = lrpc.local_identity(self.peer_credentials)
         self.conn = ServerConnection(self.server.registry.policy,
                                      self.server.config_for(self.sec_addr),
                                      groups=self.server.groups,

@@ -77,12 +77,7 @@ class ClientOptions:
              connections: int = 4, config: ConnectionConfig | None = None,
              deadline: float | None = None, cancel_timeout: float | None = None,
              auth: Any = None, level: int | str | None = None) -> ClientOptions:
-        for name, value in (("timeout", timeout), ("deadline", deadline),
-                            ("cancel_timeout", cancel_timeout)):
-            if value is not None and (not isinstance(value, (int, float)) or math.isnan(value)
-                                      or value < 0):
-                raise ValueError(f"{name} must be a non-negative number of seconds, "
-                                 f"got {value!r}")
+        check_seconds(timeout=timeout, deadline=deadline, cancel_timeout=cancel_timeout)
         if connections < 1:
             raise ValueError("connections must be at least 1")
         cfg = config if config is not None else runtime_config()
@@ -106,6 +101,15 @@ class ClientOptions:
             raise ValueError("level= needs auth= credentials")
         return cls(timeout, object_uuid, connections, cfg, deadline, cancel_timeout,
                    security)
+
+
+def check_seconds(**values: float | None) -> None:
+    """Refuse anything but None or a non-negative number of seconds (timeouts, deadlines)."""
+    for name, value in values.items():
+        if value is not None and (not isinstance(value, (int, float)) or math.isnan(value)
+                                  or value < 0):
+            raise ValueError(f"{name} must be a non-negative number of seconds, "
+                             f"got {value!r}")
 
 
 def resolve_spec(spec: Any) -> Interface:

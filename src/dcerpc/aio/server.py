@@ -71,7 +71,6 @@ from ..runtime.contexts import ContextHandleTable, OpenHandle, rundown_callable
 from ..runtime.dispatch import Dispatcher, PreparedCall, fault_status
 from ..runtime.registry import InterfaceRegistry
 from ..transport import Listener, start_listener
-from ..transport.lrpc import local_identity
 from ._async_lanes import AsyncLanes
 from ._async_server import REPLY, ServerAsyncState
 from ._callctx import CallContext, CancelSignal, context_for, run_manager, set_current
@@ -168,8 +167,33 @@ class Server(Lifecycle):
         """Offer ``acceptor`` (a ``dcerpc.auth.Acceptor``) for its auth_type."""
         self.acceptors[int(acceptor.auth_type)] = acceptor
 
-    def _if_allowed(self, prepared: PreparedCall, call: CallContext) -> bool:
-        hit = self.if_callbacks.get(id(prepared.entry.spec))
+    def _refusal(self, proto: ServerProtocol, entry: Any, security: Any) -> str | None:
+        """Why a call of ``entry`` on ``proto`` authenticated by ``security`` is refused
+        (the ``security_stats`` key; the caller faults it with rpc_s_access_denied), or
+        None: RPC_IF_ALLOW_LOCAL_ONLY, then the interface's minimum level."""
+        if self._local_only and id(entry) in self._local_only and proto.protseq != NCALRPC:
+            return "not_local"
+        need = self._min_level.get(id(entry))
+        if need is not None and (security.auth_level if security is not None else 1) < need:
+            return "level_too_low"
+        return None
+
+    def new_call(self, proto: ServerProtocol, object_uuid: Any, spec: Interface,
+                 operation: Any, call_id: int, security: Any) -> CallContext:
+        """The :class:`CallContext` of a call arriving on ``proto`` (every dispatch path
+        builds it here, so each carries the caller's identity)."""
+        call = CallContext(proto.peer, proto.protseq, object_uuid, spec, operation, call_id,
+                           proto.group, CancelSignal(proto.loop))
+        if security is not None:
+            call.auth_info = security.identity()
+        if proto.peer_credentials is not None:
+            call.peer_credentials = proto.peer_credentials
+            call.local_identity = proto.local_identity
+        call.link = proto  # tells a lost connection from an orphaned call (F31)
+        return call
+
+    def if_allowed(self, spec: Interface, call: CallContext) -> bool:
+        hit = self.if_callbacks.get(id(spec))
         if hit is None:
             return True
         try:
@@ -293,15 +317,9 @@ class Server(Lifecycle):
                 conn.send_fault(ev.call_id, st.nca_s_server_too_busy, did_not_execute=True)
             return
         security = ev.security
-        need = self._min_level.get(id(ev.interface))
-        if self._local_only and id(ev.interface) in self._local_only \
-                and proto.protseq != NCALRPC:
-            self.security_stats["not_local"] += 1
-            if not ev.maybe:
-                conn.send_fault(ev.call_id, st.RPC_S_ACCESS_DENIED, did_not_execute=True)
-            return
-        if need is not None and (security.auth_level if security is not None else 1) < need:
-            self.security_stats["level_too_low"] += 1
+        refused = self._refusal(proto, ev.interface, security)
+        if refused is not None:
+            self.security_stats[refused] += 1
             if not ev.maybe:
                 conn.send_fault(ev.call_id, st.RPC_S_ACCESS_DENIED, did_not_execute=True)
             return
@@ -318,18 +336,12 @@ class Server(Lifecycle):
                                 did_not_execute=True)
             return
         loop = proto.loop
-        call = CallContext(proto.peer, proto.protseq, ev.object, prepared.entry.spec,
-                           prepared.operation, ev.call_id, proto.group, CancelSignal(loop))
+        call = self.new_call(proto, ev.object, prepared.entry.spec, prepared.operation,
+                             ev.call_id, security)
         call.extra["maybe"] = ev.maybe
-        if security is not None:
-            call.auth_info = security.identity()  # type: ignore[attr-defined]
-        if proto.peer_credentials is not None:
-            call.peer_credentials = proto.peer_credentials
-            call.local_identity = local_identity(proto.peer_credentials)
-        call.link = proto  # tells a lost connection from an orphaned call (F31)
         if prepared.plan.binding_slots and id(prepared.impl) in self._handle_managers:
             prepared.binding = call  # the server binding handle for [in] handle_t params
-        if self.if_callbacks and not self._if_allowed(prepared, call):
+        if self.if_callbacks and not self.if_allowed(prepared.entry.spec, call):
             if not ev.maybe:
                 conn.send_fault(ev.call_id, st.RPC_S_ACCESS_DENIED, did_not_execute=True)
             return

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from .. import status as st
 from ..aio import current_call
-from ..auth._impersonation import revert as revert_call
 from ..errors import NdrError, RpcError
 from ..ndr import types as t
 from . import hresult as hr
@@ -286,11 +285,10 @@ class ObjectManager:
                     made = create_server_call(entry.owner.obj, async_iid, current_call())
                     begin = getattr(made[0], f"Begin_{op.name}", None) if made else None
                     if made is not None and begin is not None:
-                        try:
-                            begin(*args[1:])
-                        finally:
-                            # F60: a token taken in Begin_ lasts until Begin_ returns
-                            revert_call(current_call())
+                        # F60: a token taken in Begin_ lasts until Begin_ returns — this
+                        # manager returns right after it, and the runtime reverts then
+                        # (aio._callctx.run_manager)
+                        begin(*args[1:])
                         return finish_async(made[0], made[1], ins_l)
                 if impl is None:
                     raise RpcError(f"{type(entry.owner.obj).__name__} does not implement "
