@@ -333,3 +333,29 @@ def test_other_calls_proceed_while_a_request_streams() -> None:
         finally:
             await server.stop()
     run(main())
+
+
+def test_streamed_calls_pass_the_same_admission_as_other_calls() -> None:
+    """A pipe call is refused like any other call: below the interface's minimum level,
+    and by its security callback (rpc_s_access_denied, counted)."""
+    async def main() -> None:
+        for policy in ("min_level", "if_callback"):
+            server = dcerpc.Server()
+            if policy == "min_level":
+                server.register(SPEC, Impl(), min_level="integrity")
+            else:
+                server.register(SPEC, Impl())
+                server.set_if_callback(SPEC, lambda spec, call: st.RPC_S_ACCESS_DENIED)
+            server.listen("ncacn_ip_tcp:127.0.0.1[0]")
+            await server.start()
+            try:
+                async with dcerpc.aio.connect(server.bindings[0], SPEC) as c:
+                    with pytest.raises(dcerpc.RpcError) as info:
+                        async with c.Sum.stream(5, [[1, 2], [3]]) as call:
+                            await call.result()
+                    assert info.value.status == st.RPC_S_ACCESS_DENIED
+            finally:
+                await server.stop()
+            if policy == "min_level":
+                assert server.security_stats["level_too_low"] == 1
+    run(main())

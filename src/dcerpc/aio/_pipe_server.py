@@ -34,7 +34,7 @@ from ..protocol._streaming import RequestData, RequestStarted, ServerStreams
 from ..runtime.dispatch import fault_status
 from ..runtime.registry import RegisteredInterface
 from ._async_server import REPLY, ServerAsyncState
-from ._callctx import CallContext, CancelSignal, context_for, set_current
+from ._callctx import CallContext, context_for, set_current
 from ._pipes import PipeCall, PipeError, wait_writable, wake_drain
 
 if TYPE_CHECKING:
@@ -167,6 +167,11 @@ class _ServerPipeCall:
         if len(server._inflight) >= server.max_calls or server._stopping:
             self.fault(st.nca_s_server_too_busy, True)
             return False
+        refused = server._refusal(proto, entry, ev.security)  # the same admission as
+        if refused is not None:                                # every other call
+            server.security_stats[refused] += 1
+            self.fault(st.RPC_S_ACCESS_DENIED, True)
+            return False
         loop = proto.loop
         layout = pipe_layout(op)
         conn = proto.conn
@@ -199,8 +204,11 @@ class _ServerPipeCall:
         margs = [pc.pipes[p.name] if p.name in pc.pipes else next(it)
                  for p in op.params if (p.in_ or p.name in pc.pipes)
                  and not isinstance(p.type, t.Handle)]
-        call = self.call = CallContext(proto.peer, proto.protseq, ev.object, entry.spec, op,
-                                       self.call_id, proto.group, CancelSignal(loop))
+        call = self.call = server.new_call(proto, ev.object, entry.spec, op, self.call_id,
+                                           ev.security)
+        if server.if_callbacks and not server.if_allowed(entry.spec, call):
+            self.fault(st.RPC_S_ACCESS_DENIED, True)
+            return False
         call.extra["pipes"] = pc
         call.cancelled.add_callback(self._gone)
         fut: asyncio.Future[Any]

@@ -76,6 +76,8 @@ class RequestStarted(Event):
     interface: Any = None
     little_endian: bool = True
     last: bool = False
+    #: The security context that verified the fragment (None when unauthenticated).
+    security: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +203,8 @@ class ServerStreams:
         conn._calls[call_id] = _Call(p_cont_id, 0)
         stub = unprotect(pdu, raw, conn.auth) if pdu is not None else raw[24:]
         conn._emit(RequestStarted(call_id, p_cont_id, opnum, stub, obj, ctx.interface,
-                                  bool(drep[0] & 0x10), last))
+                                  bool(drep[0] & 0x10), last,
+                                  conn.auth if pdu is not None else None))
         return True
 
     def receiving(self, call_id: int) -> bool:
