@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dcerpc
 from dcerpc.com import CoCreateInstance, ComServer, Exporter, hresult
-from dcerpc.com.client import _PINGERS
+from dcerpc.com._ping import _PINGERS
 from dcerpc.com.exporter import OR_INVALID_SET
 from dcerpc.com.objref import SORF_NOPING
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dcerpc.com import CoCreateInstanceEx, CoGetClassObject, ComServer
-from dcerpc.com.client import _PINGERS
+from dcerpc.com._ping import _PINGERS
 
 from .calc_impl import CLSID_Calc, calc_idl
 

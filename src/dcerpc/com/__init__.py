@@ -11,15 +11,9 @@ unsigned ``hresult``. :mod:`dcerpc.com.aio` is the asyncio face of the client. S
 from __future__ import annotations
 
 from . import guids, hresult
+from .activate import CoCreateInstance, CoCreateInstanceEx, CoGetClassObject
 from .callobj import CallFactory, ClientCallObject
-from .client import (
-    CoCreateInstance,
-    CoCreateInstanceEx,
-    CoGetClassObject,
-    ComPtr,
-    register_interface,
-    unmarshal,
-)
+from .client import ComPtr, register_interface, unmarshal
 from .exporter import Exporter
 from .guids import GUID, IID_IClassFactory, IID_IUnknown
 from .hresult import E_FAIL, E_NOINTERFACE, FAILED, S_OK, SUCCEEDED, COMError

@@ -24,14 +24,13 @@ from ..ndr import types as t
 from . import hresult as hr
 from ._marshal import op_shape
 from ._orpc import dcom_idl, objidl_idl, orpc_interface, orpcthis
+from .activate import activation_args, activation_proxies
 from .client import (
     QI_REFS,
     ComPtr,
     _Exporter,
     _iid_of,
     _pick_binding,
-    activation_args,
-    activation_proxies,
     decode_standard,
     known_exporter,
     proxy_from,

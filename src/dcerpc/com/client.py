@@ -1,4 +1,5 @@
-"""The COM client: activation, interface proxies, reference counting and pinging.
+"""The COM client: interface proxies, reference counting and unmarshaling
+(activation is :mod:`.activate`, pinging :mod:`._ping`).
 
     calc, stats = dcerpc.com.CoCreateInstanceEx(
         CLSID_Calc, server="ncacn_ip_tcp:127.0.0.1[4747]", interfaces=[calc_idl.ICalc,
@@ -38,7 +39,6 @@ interface pointers).
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import uuid
 from typing import Any
@@ -49,19 +49,17 @@ from ..ndr import types as t
 from ..runtime.binding import StringBinding
 from . import hresult as hr
 from ._marshal import fix_longs, op_shape, pack_values
-from ._orpc import dcom_idl, objidl_idl, orpc_interface, orpcthis
-from .actprops import ActivationRequest, decode_reply_blob, encode_request_blob
+from ._orpc import dcom_idl, orpc_interface, orpcthis
+from ._ping import _Pinger, _pinger
 from .guids import GUID, IID_ICallFactory, IID_IUnknown
 from .hresult import COMError, unsigned
 from .objref import DualStringArray, ObjRefStandard, StdObjRef, decode_objref
 from .security import Blanket
 
-__all__ = ["CoCreateInstance", "CoCreateInstanceEx", "CoGetClassObject", "ComPtr",
-           "register_interface", "unmarshal"]
+__all__ = ["ComPtr", "register_interface", "unmarshal"]
 
 #: Public references we ask for in RemQueryInterface (Windows asks for 5 as well).
 QI_REFS = 5
-DEFAULT_PING_PERIOD = 120.0
 
 _SPECS: dict[uuid.UUID, t.Interface] = {}
 _lock = threading.RLock()
@@ -92,85 +90,6 @@ def _iid_of(x: Any) -> tuple[uuid.UUID, t.Interface | None]:
     spec = register_interface(x)
     assert spec.uuid is not None
     return spec.uuid, spec
-
-
-# --------------------------------------------------------------------------- pinging
-class _Pinger:
-    """One ping set at one OXID resolver (see the module docstring)."""
-
-    def __init__(self, resolver: str, period: float) -> None:
-        self.resolver = resolver
-        self.period = period
-        self.setid = 0
-        self.seq = 0
-        self.held: dict[int, int] = {}  # OID -> proxies holding it
-        self._add: set[int] = set()
-        self._del: set[int] = set()
-        self._proxy: SyncProxy | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def hold(self, oid: int) -> None:
-        with self._lock:
-            n = self.held.get(oid, 0)
-            self.held[oid] = n + 1
-            if n == 0:
-                self._del.discard(oid)
-                self._add.add(oid)
-            if self._thread is None and self.period > 0:
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="dcerpc-com-ping")
-                self._thread.start()
-
-    def drop(self, oid: int) -> None:
-        with self._lock:
-            n = self.held.get(oid, 0) - 1
-            if n > 0:
-                self.held[oid] = n
-                return
-            self.held.pop(oid, None)
-            if oid in self._add:
-                self._add.discard(oid)
-            else:
-                self._del.add(oid)
-
-    def ping(self) -> int:
-        """Send one ComplexPing or SimplePing now; returns the resolver's status."""
-        with self._lock:
-            add, self._add = sorted(self._add), set()
-            dele, self._del = sorted(self._del), set()
-            if not add and not dele and (self.setid == 0 or not self.held):
-                return 0
-            if self._proxy is None:
-                self._proxy = SyncProxy(self.resolver, dcom_idl().IObjectExporter)
-            proxy = self._proxy
-            self.seq = (self.seq + 1) & 0xFFFF
-            setid, seq = self.setid, self.seq
-        try:
-            if add or dele or setid == 0:
-                status, new_set, _backoff = proxy.ComplexPing(
-                    setid, seq, len(add), len(dele), add or None, dele or None)
-                if status == 0:
-                    with self._lock:
-                        self.setid = new_set
-                return int(status)
-            return int(proxy.SimplePing(setid))
-        except RpcError:
-            with self._lock:  # try again next time
-                self._add.update(add)
-                self._del.update(dele)
-            raise
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            # A missed ping is retried; the server tolerates ping_count - 1 misses.
-            with contextlib.suppress(RpcError):
-                self.ping()
-
-    def stop(self) -> None:
-        """Stop pinging (what a crashed client does)."""
-        self._stop.set()
 
 
 # --------------------------------------------------------------------------- exporters
@@ -232,16 +151,6 @@ class _Exporter:
 
 
 _EXPORTERS: dict[int, _Exporter] = {}
-_PINGERS: dict[str, _Pinger] = {}
-
-
-def _pinger(resolver: str, period: float | None) -> _Pinger:
-    with _lock:
-        p = _PINGERS.get(resolver)
-        if p is None or p._stop.is_set():
-            p = _PINGERS[resolver] = _Pinger(resolver, DEFAULT_PING_PERIOD
-                                             if period is None else period)
-        return p
 
 
 def _pick_binding(dsa: DualStringArray, prefer: StringBinding | None) -> str:
@@ -592,96 +501,3 @@ def unmarshal(data: bytes, interface: Any = None) -> ComPtr:
     if interface is not None:
         register_interface(interface)
     return _unmarshal(data, IID_IUnknown, None)
-
-
-# --------------------------------------------------------------------------- activation
-def activation_args(clsid: Any, interfaces: list[Any]
-                    ) -> tuple[list[tuple[uuid.UUID, t.Interface | None]], Any]:
-    """The requested (IID, model) pairs and the ``pActProperties`` to send."""
-    pairs = [_iid_of(x) for x in interfaces] or [(IID_IUnknown, None)]
-    blob = encode_request_blob(ActivationRequest(GUID(clsid), [iid for iid, _ in pairs]))
-    return pairs, dcom_idl().MInterfacePointer(len(blob), blob)
-
-
-def activation_proxies(code: int, out: Any, pairs: list[tuple[uuid.UUID, Any]], server: str,
-                       ping_period: float | None, blanket: Blanket | None = None
-                       ) -> list[ComPtr | None]:
-    """The proxies of an activation answer (see :func:`CoCreateInstanceEx`)."""
-    if hr.FAILED(code):
-        raise COMError(unsigned(code))
-    if out is None:
-        raise COMError(hr.E_UNEXPECTED, "activation succeeded without properties")
-    try:
-        reply = decode_reply_blob(bytes(out.abData))
-    except NdrError as exc:
-        raise COMError(hr.E_UNEXPECTED, f"bad activation reply: {exc}") from None
-    blanket = blanket if blanket is not None else Blanket()
-    if reply.authn_hint > blanket.AuthnLevel:
-        if blanket.AuthInfo is None:
-            raise COMError(hr.E_ACCESSDENIED, f"the server wants authentication level "
-                           f"{reply.authn_hint}; pass auth= credentials")
-        # [MS-DCOM] 3.2.4.1.1.2: authnHint is the least level for the object calls
-        blanket = blanket.set(AuthnLevel=min(int(reply.authn_hint), 6))
-    ex = _exporter_for(reply.oxid, reply.bindings, reply.ipid_rem_unknown, server,
-                       StringBinding.parse(server), ping_period)
-    results: list[ComPtr | None] = []
-    for (iid, spec), code_i, data in zip(pairs, reply.hresults, reply.objrefs, strict=False):
-        if code_i != hr.S_OK or data is None:
-            results.append(None)
-            continue
-        ref = decode_standard(data)
-        ex.resolver_dsa = ref.saResAddr
-        p = ex.proxy(iid, ref.std, spec)
-        p._blanket = blanket
-        results.append(p)
-    if pairs and all(r is None for r in results):
-        raise COMError(hr.E_NOINTERFACE)
-    return results
-
-
-def _activate(clsid: Any, server: str, interfaces: list[Any], class_object: bool,
-              ping_period: float | None, auth: Any = None, level: Any = None
-              ) -> list[ComPtr | None]:
-    blanket = Blanket.for_credentials(auth, level)
-    pairs, act = activation_args(clsid, interfaces)
-    try:
-        with SyncProxy(server, dcom_idl().IRemoteSCMActivator,
-                       **blanket.options()) as scm:
-            if class_object:
-                code, _that, out = scm.RemoteGetClassObject(orpcthis(flags=1), act)
-            else:
-                code, _that, out = scm.RemoteCreateInstance(orpcthis(flags=1), None, act)
-    except RpcError as exc:
-        raise COMError(rpc_hresult(exc), str(exc), exc) from exc
-    return activation_proxies(code, out, pairs, server, ping_period, blanket)
-
-
-def CoCreateInstanceEx(clsid: Any, server: str, interfaces: list[Any] | None = None, *,
-                       ping_period: float | None = None, auth: Any = None,
-                       level: Any = None) -> list[ComPtr | None]:
-    """Activate ``clsid`` at ``server`` (a string binding with endpoint) asking for
-    several interfaces at once (MULTI_QI): one proxy per interface, None where the
-    object lacks it; COMError when activation fails or it has none of them.
-    ``auth``/``level`` (``dcerpc.auth.NTLM(...)``, ``"privacy"``) authenticate the
-    activation and are the proxies' initial blanket (:mod:`.security`)."""
-    return _activate(clsid, server, list(interfaces or []), False, ping_period, auth, level)
-
-
-def CoCreateInstance(clsid: Any, server: str, interface: Any = None, *,
-                     ping_period: float | None = None, auth: Any = None,
-                     level: Any = None) -> ComPtr:
-    """Activate ``clsid`` and return one interface (IUnknown by default)."""
-    got = _activate(clsid, server, [interface if interface is not None else IID_IUnknown],
-                    False, ping_period, auth, level)[0]
-    if got is None:
-        raise COMError(hr.E_NOINTERFACE)
-    return got
-
-
-def CoGetClassObject(clsid: Any, server: str, *, ping_period: float | None = None
-                     ) -> ComPtr:
-    """RemoteGetClassObject: the class's IClassFactory."""
-    got = _activate(clsid, server, [objidl_idl().IClassFactory], True, ping_period)[0]
-    if got is None:
-        raise COMError(hr.E_NOINTERFACE)
-    return got
