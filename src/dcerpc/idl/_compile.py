@@ -366,6 +366,12 @@ class Compiler(TypeResolver):
             if prev is not None and prev.loc != d.loc:
                 if _same_chain(prev.chain, info.chain):
                     continue  # an identical redefinition (two imports of one header)
+                if from_base_idl(prev.loc) and from_base_idl(d.loc) and not self.own:
+                    # The shipped oaidl.idl is [MS-OAUT]'s published text: its BSTR is a
+                    # FLAGGED_WORD_BLOB pointer (2.2.23), not [MS-DTYP]'s WCHAR*, and it
+                    # repeats a few [MS-DTYP] names; for its importers [MS-OAUT] wins.
+                    self.typedefs[name] = info
+                    continue
                 if from_base_idl(prev.loc) and not from_base_idl(d.loc):
                     self.warn(f"'{name}' redefines the base IDL type of {prev.loc}", d.loc)
                     self.typedefs[name] = info
@@ -436,6 +442,8 @@ class Compiler(TypeResolver):
                 what = "declared but not defined" if node.base in self.iface_names else "unknown"
                 raise err(f"base interface '{node.base}' of {node.name} is {what}", node.loc)
             iface.base = base
+        if iface.async_uuid is not None:
+            _check_async_capable(iface, {x.name for x in all_attrs}, node.loc)
         self.iface_names[node.name] = iface.uuid
         self.interfaces[node.name] = iface
         self.iface_defined_at[node.name] = node.loc
@@ -444,6 +452,24 @@ class Compiler(TypeResolver):
         self.next_opnums[node.name] = state.next_opnum
         if self.own:
             self.own_interfaces.append(iface)
+
+
+#: IID_IDispatch ([MS-OAUT] 3.1.4): COM has no asynchronous form of it (seed F42).
+_IID_IDispatch = _uuid.UUID("00020400-0000-0000-c000-000000000046")
+
+
+def _check_async_capable(iface: t.Interface, attr_names: set[str], loc: Any) -> None:
+    """MIDL refuses ``[async_uuid]`` with ``[dual]``/``dispinterface`` and on anything
+    derived from IDispatch: COM has no async support for IDispatch (seed F42)."""
+    if "dual" in attr_names:
+        raise err(f"interface {iface.name}: [async_uuid] cannot be combined with [dual] "
+                  "(COM has no asynchronous IDispatch)", loc)
+    b = iface.base
+    while b is not None:
+        if b.name == "IDispatch" or b.uuid == _IID_IDispatch:
+            raise err(f"interface {iface.name}: [async_uuid] on an interface derived from "
+                      "IDispatch (COM has no asynchronous IDispatch)", loc)
+        b = b.base
 
 
 class _IfaceState:
