@@ -17,6 +17,7 @@ from .client import ComPtr, register_interface, unmarshal
 from .exporter import Exporter
 from .guids import GUID, IID_IClassFactory, IID_IUnknown
 from .hresult import E_FAIL, E_NOINTERFACE, FAILED, S_OK, SUCCEEDED, COMError
+from .inproc import InprocPtr, inproc, register_class
 from .security import (
     Blanket,
     CoGetCallContext,
@@ -68,12 +69,15 @@ __all__ = [
     "IID_IClientSecurity",
     "IID_IServerSecurity",
     "IID_IUnknown",
+    "InprocPtr",
     "ManualResetEvent",
     "ServerCallControl",
     "StdEvent",
     "SynchronizeContainer",
     "guids",
     "hresult",
+    "inproc",
+    "register_class",
     "register_interface",
     "unmarshal",
 ]

@@ -96,10 +96,17 @@ def CoCreateInstanceEx(clsid: Any, server: str, interfaces: list[Any] | None = N
     return _activate(clsid, server, list(interfaces or []), False, ping_period, auth, level)
 
 
-def CoCreateInstance(clsid: Any, server: str, interface: Any = None, *,
+def CoCreateInstance(clsid: Any, server: str | None, interface: Any = None, *,
                      ping_period: float | None = None, auth: Any = None,
                      level: Any = None) -> ComPtr:
-    """Activate ``clsid`` and return one interface (IUnknown by default)."""
+    """Activate ``clsid`` and return one interface (IUnknown by default). ``server``
+    None is CLSCTX_INPROC_SERVER: a class of :func:`dcerpc.com.inproc.register_class`,
+    created in this process and called directly (an in-process pointer, :mod:`.inproc`)."""
+    if server is None:
+        from .inproc import create_instance
+
+        return create_instance(clsid, interface if interface is not None  # type: ignore[return-value]
+                               else IID_IUnknown)
     got = _activate(clsid, server, [interface if interface is not None else IID_IUnknown],
                     False, ping_period, auth, level)[0]
     if got is None:
