@@ -15,6 +15,7 @@ Proxies are bound to the loop that made their first call.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -30,6 +31,7 @@ from .client import (
     ComPtr,
     _Exporter,
     _iid_of,
+    _local_of,
     _pick_binding,
     decode_standard,
     known_exporter,
@@ -42,10 +44,16 @@ from .client import (
 )
 from .guids import IID_IUnknown
 from .hresult import COMError
+from .local import is_com_object
 from .security import Blanket
 
 __all__ = ["AsyncComPtr", "CoCreateInstance", "CoCreateInstanceEx", "CoGetClassObject",
            "unmarshal"]
+
+
+def _exports(args: tuple[Any, ...]) -> bool:
+    """Whether an argument is a local COM object (exporting it may start the exporter)."""
+    return any(is_com_object(v) and not hasattr(v, "_com_objref_") for v in args)
 
 
 def _com_error(exc: RpcError) -> COMError:
@@ -167,7 +175,12 @@ class AsyncComPtr:
             self._proxy = AsyncProxy(ptr._exporter.binding, ptr._wire, object_uuid=ptr.ipid,
                                      **ptr._blanket.options())
             self._proxy_key = key
-        ins = request_ins(op, shape, args)
+        if _exports(args):
+            # the first export starts the client's exporter: not on this loop
+            ins = await asyncio.get_running_loop().run_in_executor(
+                None, request_ins, op, shape, args, ptr._exporter.binding)
+        else:
+            ins = request_ins(op, shape, args, ptr._exporter.binding)
         try:
             result = await getattr(self._proxy, op.name)(*ins)
         except RpcError as exc:
@@ -176,6 +189,10 @@ class AsyncComPtr:
         named = shape.named(ins)
         for p in shape.out_ifaces:
             if outs[p.index] is not None:
+                mine = _local_of(bytes(outs[p.index]))
+                if mine is not None:
+                    outs[p.index] = mine  # our own object handed back: itself
+                    continue
                 outs[p.index] = await _unmarshal(bytes(outs[p.index]), p.iid(named),
                                                  ptr._exporter)
         return shape_result(op, shape, ret, outs)
