@@ -88,7 +88,9 @@ class Events:
         return events_idl.SINKINFO(cookie=len(self.sinks), sink=self.GetSink())
 
     def GetMany(self) -> tuple[int, list[Any]]:
-        return len(self.sinks), list(self.sinks)
+        # the sinks it holds, then one of its own (a new proxy for the client)
+        sinks = [*self.sinks, Sink()]
+        return len(sinks), sinks
 
 
 class Sink:

@@ -16,7 +16,7 @@ from ..aio import current_call
 from ..errors import NdrError, RpcError
 from ..ndr import types as t
 from . import hresult as hr
-from ._marshal import fix_longs, op_shape, pack_values
+from ._marshal import fix_longs, iid_for, op_shape, pack_values, walk_ifaces
 from ._orpc import COM_VERSION, dcom_idl, orpcthat
 from .actprops import ActivationReply, decode_request_blob, encode_reply_blob
 from .exporter import OR_INVALID_OXID
@@ -279,6 +279,8 @@ class ObjectManager:
                 args = list(ins)
                 for p in shape.in_ifaces:
                     args[p.index] = srv.unmarshal(args[p.index])
+                for i, T in shape.in_nested:  # in structures, arrays, unique pointers
+                    args[i] = walk_ifaces(T, args[i], lambda d, v, sc: srv.unmarshal(v), {})
                 if async_iid is not None:
                     # F52, F59: an object with server call objects serves the call
                     # through Begin_/Signal/Finish_ whatever kind of call the client made
@@ -342,6 +344,9 @@ class ObjectManager:
             named = shape.named(ins)
             for p in shape.out_ifaces:  # a COMError here (E_NOINTERFACE) fails the call
                 outs[p.index] = srv.marshal_value(outs[p.index], p.iid(named))
+            for i, T in shape.out_nested:
+                outs[i] = walk_ifaces(T, outs[i], lambda d, v, sc: srv.marshal_value(
+                    v, iid_for(d, sc)), named)
             return (ret, orpcthat(), *outs) if op.returns is not None else \
                 pack_values([orpcthat(), *outs])
 

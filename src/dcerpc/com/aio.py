@@ -23,7 +23,7 @@ from ..aio.client import AsyncProxy
 from ..errors import RpcError
 from ..ndr import types as t
 from . import hresult as hr
-from ._marshal import op_shape
+from ._marshal import op_shape, walk_ifaces
 from ._orpc import dcom_idl, objidl_idl, orpc_interface, orpcthis
 from .activate import activation_args, activation_proxies
 from .client import (
@@ -195,6 +195,13 @@ class AsyncComPtr:
                     continue
                 outs[p.index] = await _unmarshal(bytes(outs[p.index]), p.iid(named),
                                                  ptr._exporter)
+        if shape.out_nested:
+            # nested pointers may need ResolveOxid2: the threaded unmarshal, off the loop
+            def nested() -> None:
+                for i, T in shape.out_nested:
+                    outs[i] = walk_ifaces(T, outs[i], lambda d, v, sc: _wrap(
+                        ptr._unmarshal_out(d, v, sc)), named)
+            await asyncio.get_running_loop().run_in_executor(None, nested)
         return shape_result(op, shape, ret, outs)
 
     async def __aenter__(self) -> AsyncComPtr:
@@ -206,6 +213,10 @@ class AsyncComPtr:
 
     def __repr__(self) -> str:
         return f"<AsyncComPtr {self.ptr._spec_name} ipid={self.ptr.ipid}>"
+
+
+def _wrap(got: Any) -> Any:
+    return AsyncComPtr(got) if isinstance(got, ComPtr) else got
 
 
 async def _unmarshal(data: bytes, iid: uuid.UUID, via: _Exporter | None) -> AsyncComPtr:

@@ -50,7 +50,7 @@ from ..ndr import types as t
 from ..runtime.binding import StringBinding
 from . import hresult as hr
 from . import local
-from ._marshal import fix_longs, op_shape, pack_values
+from ._marshal import fix_longs, iid_for, op_shape, pack_values, walk_ifaces
 from ._orpc import dcom_idl, orpc_interface, orpcthis
 from ._ping import _Pinger, _pinger
 from .guids import GUID, IID_ICallFactory, IID_IUnknown
@@ -392,7 +392,21 @@ class ComPtr:
                 if got._exporter is self._exporter and got.ipid not in known:
                     got._blanket = self._blanket  # same server: the caller's blanket
                 outs[p.index] = got
+        for i, T in shape.out_nested:
+            outs[i] = walk_ifaces(T, outs[i], self._unmarshal_out, named)
         return shape_result(op, shape, ret, outs)
+
+    def _unmarshal_out(self, desc: t.InterfacePointer, data: Any, scope: dict[str, Any]
+                       ) -> Any:
+        """A nested [out] interface pointer: our own object, or a proxy."""
+        mine = _local_of(bytes(data))
+        if mine is not None:
+            return mine
+        known = set(self._exporter.proxies)
+        got = _unmarshal(bytes(data), iid_for(desc, scope), self._exporter)
+        if got._exporter is self._exporter and got.ipid not in known:
+            got._blanket = self._blanket
+        return got
 
     def __enter__(self) -> ComPtr:
         return self
@@ -417,6 +431,9 @@ def request_ins(op: t.Operation, shape: Any, args: tuple[Any, ...],
         v = ins[p.index]
         if v is not None:
             ins[p.index] = marshal_in(op, v, p.iid(named), peer)
+    for i, T in shape.in_nested:  # in structures, arrays, behind unique pointers
+        ins[i] = walk_ifaces(T, ins[i], lambda d, v, scope: marshal_in(
+            op, v, iid_for(d, scope), peer), named)
     return ins
 
 
