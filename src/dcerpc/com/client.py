@@ -53,6 +53,7 @@ from . import local
 from ._marshal import fix_longs, iid_for, op_shape, pack_values, walk_ifaces
 from ._orpc import dcom_idl, orpc_interface, orpcthis
 from ._ping import _Pinger, _pinger
+from .errinfo import error_from_orpcthat
 from .guids import GUID, IID_ICallFactory, IID_IUnknown
 from .hresult import COMError, unsigned
 from .objref import DualStringArray, ObjRefStandard, StdObjRef, decode_objref
@@ -459,6 +460,10 @@ def split_result(op: t.Operation, shape: Any, result: Any) -> tuple[Any, list[An
     else:
         ret, outs = None, vals[1:]
     if shape.hresult and hr.FAILED(ret):
+        # [MS-DCOM] 2.2.21: the description (and source, help file) of the failure
+        info = error_from_orpcthat(vals[1]) if op.returns is not None else None
+        if info is not None:
+            raise COMError(unsigned(ret), info.description, info)
         raise COMError(unsigned(ret))
     return ret, outs
 
