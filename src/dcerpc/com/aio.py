@@ -44,15 +44,18 @@ from .client import (
 )
 from .guids import IID_IUnknown
 from .hresult import COMError
-from .local import is_com_object
+from .local import is_com_object, local_exporters
 from .security import Blanket
 
 __all__ = ["AsyncComPtr", "CoCreateInstance", "CoCreateInstanceEx", "CoGetClassObject",
            "unmarshal"]
 
 
-def _exports(args: tuple[Any, ...]) -> bool:
-    """Whether an argument is a local COM object (exporting it may start the exporter)."""
+def _exports(args: tuple[Any, ...], shape: Any) -> bool:
+    """Whether marshaling may start the client's exporter (which blocks until it runs):
+    a local COM object among the arguments, or nested pointers before it runs."""
+    if shape.in_nested and not local_exporters():
+        return True
     return any(is_com_object(v) and not hasattr(v, "_com_objref_") for v in args)
 
 
@@ -175,7 +178,7 @@ class AsyncComPtr:
             self._proxy = AsyncProxy(ptr._exporter.binding, ptr._wire, object_uuid=ptr.ipid,
                                      **ptr._blanket.options())
             self._proxy_key = key
-        if _exports(args):
+        if (shape.in_ifaces or shape.in_nested) and _exports(args, shape):
             # the first export starts the client's exporter: not on this loop
             ins = await asyncio.get_running_loop().run_in_executor(
                 None, request_ins, op, shape, args, ptr._exporter.binding)
