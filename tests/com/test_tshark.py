@@ -50,3 +50,40 @@ def test_tshark_dissects_our_dcom_exchange(com_server: ComServer, binding: str,
                  "ComplexPing response", "SimplePing response", "RemoteGetClassObject response",
                  "RemRelease response"):
         assert what in info, f"{what!r} not in {info}"
+
+
+def test_tshark_dissects_error_info_extension(com_server: ComServer, binding: str,
+                                              tmp_path: Path) -> None:
+    """A failed call whose ORPCTHAT carries ErrorObjectData ([MS-DCOM] 2.2.21)."""
+    from interop.test_tshark import LoopbackCapture, _tshark_fields
+
+    from dcerpc.com import COMError, hresult
+
+    tshark = shutil.which("tshark")
+    assert tshark is not None, "tshark is required (tests/interop installs it)"
+    port = int(com_server.bindings[0].endpoint)
+    cap = LoopbackCapture(tshark, [port])
+    try:
+        cap.mark("start")
+        calc, = CoCreateInstanceEx(CLSID_Calc, binding, [calc_idl.ICalc], ping_period=0)
+        assert calc is not None
+        with pytest.raises(COMError) as info:
+            calc.Fail(hresult.E_FAIL)  # Calc.Fail raises COMError(hr, "asked to fail")
+        assert info.value.text == "asked to fail"
+        calc.Release()
+        cap.mark("end")
+        pcap = cap.stop(tmp_path / "errinfo.pcapng")
+    finally:
+        if cap.proc.poll() is None:
+            cap.proc.kill()
+            cap.proc.wait()
+    bad = _tshark_fields(tshark, pcap, [port], "frame.number", "_ws.col.Info",
+                         display_filter='_ws.malformed || _ws.expert.severity >= "warning"')
+    assert bad == [], f"tshark flagged frames: {bad}"
+    # Wireshark dissects ORPCTHAT only for DCOM interfaces it knows (not ICalc): check
+    # that the extension went on the wire, and that nothing around it looked malformed
+    from dcerpc.com.errinfo import CLSID_ERROR_EXTENSION, CLSID_ErrorObject
+
+    raw = pcap.read_bytes()
+    assert CLSID_ERROR_EXTENSION.bytes_le in raw and CLSID_ErrorObject.bytes_le in raw
+    assert "asked to fail".encode("utf-16-le") in raw

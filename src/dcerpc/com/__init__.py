@@ -3,7 +3,9 @@
 Server: :class:`ComServer` hosts Python COM classes (``_com_interfaces_`` + methods by
 IDL name, :mod:`.comobject`). Client: :func:`CoCreateInstanceEx` / :func:`CoCreateInstance`
 / :func:`CoGetClassObject` return :class:`ComPtr` proxies with the interface's methods,
-``QueryInterface``, ``AddRef`` and ``Release``. Failures are :class:`COMError` with an
+``QueryInterface``, ``AddRef`` and ``Release``; local COM objects passed as ``[in]``
+interface pointers are exported by the client (:mod:`.local`,
+:func:`set_local_exporter`). Failures are :class:`COMError` with an
 unsigned ``hresult``. :mod:`dcerpc.com.aio` is the asyncio face of the client. See
 ``docs/com.md``.
 """
@@ -18,6 +20,7 @@ from .exporter import Exporter
 from .guids import GUID, IID_IClassFactory, IID_IUnknown
 from .hresult import E_FAIL, E_NOINTERFACE, FAILED, S_OK, SUCCEEDED, COMError
 from .inproc import InprocPtr, inproc, register_class
+from .local import close_local_exporter, set_local_exporter
 from .security import (
     Blanket,
     CoGetCallContext,
@@ -74,10 +77,12 @@ __all__ = [
     "ServerCallControl",
     "StdEvent",
     "SynchronizeContainer",
+    "close_local_exporter",
     "guids",
     "hresult",
     "inproc",
     "register_class",
     "register_interface",
+    "set_local_exporter",
     "unmarshal",
 ]

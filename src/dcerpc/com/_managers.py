@@ -16,9 +16,10 @@ from ..aio import current_call
 from ..errors import NdrError, RpcError
 from ..ndr import types as t
 from . import hresult as hr
-from ._marshal import fix_longs, op_shape, pack_values
+from ._marshal import fix_longs, iid_for, op_shape, pack_values, walk_ifaces
 from ._orpc import COM_VERSION, dcom_idl, orpcthat
 from .actprops import ActivationReply, decode_request_blob, encode_reply_blob
+from .errinfo import ErrorDetails, error_extensions
 from .exporter import OR_INVALID_OXID
 from .hresult import COMError, signed
 from .servercall import create_server_call
@@ -232,6 +233,21 @@ class _NullStd:
 _NULL_STD = _NullStd()
 
 
+def _error_that(exc: COMError, iid: uuid.UUID | None) -> Any:
+    """The ORPCTHAT of a failed call: with the error information extension
+    ([MS-DCOM] 2.2.21.1) when the COMError has a description, source or help file."""
+    d = exc.details
+    if isinstance(d, ErrorDetails):
+        details = d._replace(iid=d.iid or iid)
+    elif exc.text != hr.hresult_name(exc.hresult):  # COMError(hresult, "description")
+        details = ErrorDetails(exc.text, None, None, 0, iid)
+    else:
+        return orpcthat()
+    that = orpcthat()
+    that.extensions = error_extensions(details)
+    return that
+
+
 class ObjectManager:
     """The manager of one ``[object]`` interface: picks the object by the request's IPID
     and calls its method (see :mod:`dcerpc.com.comobject` for the contract)."""
@@ -279,6 +295,8 @@ class ObjectManager:
                 args = list(ins)
                 for p in shape.in_ifaces:
                     args[p.index] = srv.unmarshal(args[p.index])
+                for i, T in shape.in_nested:  # in structures, arrays, unique pointers
+                    args[i] = walk_ifaces(T, args[i], lambda d, v, sc: srv.unmarshal(v), {})
                 if async_iid is not None:
                     # F52, F59: an object with server call objects serves the call
                     # through Begin_/Signal/Finish_ whatever kind of call the client made
@@ -318,7 +336,7 @@ class ObjectManager:
             if isinstance(exc, COMError):
                 if not shape.hresult:
                     raise RpcError(str(exc), exc.hresult) from None
-                return (signed(exc.hresult), orpcthat(), *shape.failure_outs())
+                return (signed(exc.hresult), _error_that(exc, iid), *shape.failure_outs())
             if isinstance(exc, RpcError):
                 raise exc
             log.error("%s.%s raised", self.wire.name, op.name,
@@ -342,6 +360,9 @@ class ObjectManager:
             named = shape.named(ins)
             for p in shape.out_ifaces:  # a COMError here (E_NOINTERFACE) fails the call
                 outs[p.index] = srv.marshal_value(outs[p.index], p.iid(named))
+            for i, T in shape.out_nested:
+                outs[i] = walk_ifaces(T, outs[i], lambda d, v, sc: srv.marshal_value(
+                    v, iid_for(d, sc)), named)
             return (ret, orpcthat(), *outs) if op.returns is not None else \
                 pack_values([orpcthat(), *outs])
 

@@ -6,13 +6,19 @@ The NDR codec carries an interface pointer as its ``MInterfacePointer.abData`` b
 IID each one is marshaled for: the ``[iid_is]`` argument, else the declared interface's
 IID, else IUnknown ([MS-DCOM] 2.2.14, MIDL ``iid_is``).
 
+Interface pointers nested deeper — a struct field, the elements of an array, behind a
+unique pointer, in a union arm — are found by walking the value along its type model
+(:func:`walk_ifaces`); ``[iid_is]`` there names a sibling field (or a parameter).
+
 HRESULT convention: in an ``[object]`` interface a ``long`` return value is the
 HRESULT (the model keeps no typedef names; HRESULT is ``LONG`` in [MS-DTYP]).
 """
 
 from __future__ import annotations
 
+import copy
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +26,8 @@ from .. import ndr
 from ..ndr import types as t
 from .guids import IID_IUnknown
 
-__all__ = ["IfaceParam", "OpShape", "fix_longs", "op_shape", "pack_values"]
+__all__ = ["IfaceParam", "OpShape", "fix_longs", "has_iface", "iid_for", "op_shape",
+           "pack_values", "walk_ifaces"]
 
 
 def _is_long(T: t.NdrType) -> bool:
@@ -69,6 +76,9 @@ class OpShape:
     hresult: bool
     long_ins: tuple[int, ...] = ()  # top-level long [in] values (HRESULT spellings)
     long_outs: tuple[int, ...] = ()  # same among out_types
+    #: (index, type) of values with interface pointers nested inside (not top-level)
+    in_nested: tuple[tuple[int, t.NdrType], ...] = ()
+    out_nested: tuple[tuple[int, t.NdrType], ...] = ()
 
     def named(self, ins: list[Any]) -> dict[str, Any]:
         return dict(zip(self.in_names, ins, strict=False))
@@ -94,7 +104,11 @@ def op_shape(op: t.Operation) -> OpShape:
         tuple(IfaceParam(i, d) for i, p in enumerate(outs) if (d := _iface_type(p.type))),
         isinstance(op.returns, t.Primitive) and op.returns.kind == "long",
         tuple(i for i, p in enumerate(ins) if _is_long(p.type)),
-        tuple(i for i, p in enumerate(outs) if _is_long(p.type)))
+        tuple(i for i, p in enumerate(outs) if _is_long(p.type)),
+        tuple((i, p.type) for i, p in enumerate(ins)
+              if _iface_type(p.type) is None and has_iface(p.type)),
+        tuple((i, p.type) for i, p in enumerate(outs)
+              if _iface_type(p.type) is None and has_iface(p.type)))
     _SHAPES[id(op)] = (op, shape)
     return shape
 
@@ -104,3 +118,81 @@ def pack_values(values: list[Any]) -> Any:
     if not values:
         return None
     return values[0] if len(values) == 1 else tuple(values)
+
+
+# --------------------------------------------------------------------------- nested
+_HAS: dict[int, tuple[t.NdrType, bool]] = {}
+
+
+def has_iface(T: t.NdrType, _seen: frozenset[int] = frozenset()) -> bool:
+    """Whether a value of ``T`` can hold an interface pointer anywhere inside."""
+    hit = _HAS.get(id(T))
+    if hit is not None and hit[0] is T:
+        return hit[1]
+    if id(T) in _seen:  # a recursive struct: the other paths decide
+        return False
+    seen = _seen | {id(T)}
+    found: bool
+    if isinstance(T, t.InterfacePointer):
+        found = True
+    elif isinstance(T, t.Pointer):
+        found = has_iface(T.target, seen)
+    elif isinstance(T, t.Range):
+        found = has_iface(T.type, seen)
+    elif isinstance(T, t.Array):
+        found = not T.string and has_iface(T.element, seen)
+    elif isinstance(T, t.Struct):
+        found = any(has_iface(f.type, seen) for f in T.fields)
+    elif isinstance(T, t.Switch):
+        found = has_iface(T.union, seen)
+    elif isinstance(T, t.Union):
+        found = any(a.type is not None and has_iface(a.type, seen) for a in T.arms)
+    else:
+        found = False
+    if not _seen:  # only a complete answer is cached
+        _HAS[id(T)] = (T, found)
+    return found
+
+
+def iid_for(desc: t.InterfacePointer, scope: dict[str, Any]) -> uuid.UUID:
+    """The IID an interface pointer is marshaled for: ``[iid_is]`` resolved in ``scope``
+    (the sibling fields, else the parameters), else the declared interface's."""
+    e = desc.iid_is
+    if isinstance(e, t.Ref) and isinstance(scope.get(e.name), uuid.UUID):
+        return scope[e.name]  # type: ignore[no-any-return]
+    return desc.iid or IID_IUnknown
+
+
+IfaceFn = Callable[[t.InterfacePointer, Any, dict[str, Any]], Any]
+
+
+def walk_ifaces(T: t.NdrType, value: Any, fn: IfaceFn, scope: dict[str, Any]) -> Any:
+    """``value`` (of type ``T``) with every non-NULL interface pointer inside replaced by
+    ``fn(desc, value, scope)``; structures are copied, never changed in place."""
+    if value is None or not has_iface(T):
+        return value
+    if isinstance(T, t.InterfacePointer):
+        return fn(T, value, scope)
+    if isinstance(T, t.Pointer):
+        return walk_ifaces(T.target, value, fn, scope)
+    if isinstance(T, t.Range):
+        return walk_ifaces(T.type, value, fn, scope)
+    if isinstance(T, t.Array):
+        inner: t.NdrType = T.element if len(T.dims) == 1 else t.Array(T.element, T.dims[1:])
+        return [walk_ifaces(inner, v, fn, scope) for v in value]
+    if isinstance(T, t.Struct):
+        fields = {f.name: getattr(value, f.name, None) for f in T.fields}
+        inner_scope = {**scope, **fields}
+        out = copy.copy(value)
+        for f in T.fields:
+            if has_iface(f.type):
+                setattr(out, f.name, walk_ifaces(f.type, fields[f.name], fn, inner_scope))
+        return out
+    if isinstance(T, (t.Switch, t.Union)):
+        u = T.union if isinstance(T, t.Switch) else T
+        arm = next((a for a in u.arms if value.tag in a.cases), None) or next(
+            (a for a in u.arms if a.is_default), None)
+        if arm is None or arm.type is None:
+            return value
+        return type(value)(value.tag, walk_ifaces(arm.type, value.value, fn, scope))
+    return value

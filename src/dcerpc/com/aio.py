@@ -15,6 +15,7 @@ Proxies are bound to the loop that made their first call.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..aio.client import AsyncProxy
 from ..errors import RpcError
 from ..ndr import types as t
 from . import hresult as hr
-from ._marshal import op_shape
+from ._marshal import op_shape, walk_ifaces
 from ._orpc import dcom_idl, objidl_idl, orpc_interface, orpcthis
 from .activate import activation_args, activation_proxies
 from .client import (
@@ -30,6 +31,7 @@ from .client import (
     ComPtr,
     _Exporter,
     _iid_of,
+    _local_of,
     _pick_binding,
     decode_standard,
     known_exporter,
@@ -42,10 +44,19 @@ from .client import (
 )
 from .guids import IID_IUnknown
 from .hresult import COMError
+from .local import is_com_object, local_exporters
 from .security import Blanket
 
 __all__ = ["AsyncComPtr", "CoCreateInstance", "CoCreateInstanceEx", "CoGetClassObject",
            "unmarshal"]
+
+
+def _exports(args: tuple[Any, ...], shape: Any) -> bool:
+    """Whether marshaling may start the client's exporter (which blocks until it runs):
+    a local COM object among the arguments, or nested pointers before it runs."""
+    if shape.in_nested and not local_exporters():
+        return True
+    return any(is_com_object(v) and not hasattr(v, "_com_objref_") for v in args)
 
 
 def _com_error(exc: RpcError) -> COMError:
@@ -167,7 +178,12 @@ class AsyncComPtr:
             self._proxy = AsyncProxy(ptr._exporter.binding, ptr._wire, object_uuid=ptr.ipid,
                                      **ptr._blanket.options())
             self._proxy_key = key
-        ins = request_ins(op, shape, args)
+        if (shape.in_ifaces or shape.in_nested) and _exports(args, shape):
+            # the first export starts the client's exporter: not on this loop
+            ins = await asyncio.get_running_loop().run_in_executor(
+                None, request_ins, op, shape, args, ptr._exporter.binding)
+        else:
+            ins = request_ins(op, shape, args, ptr._exporter.binding)
         try:
             result = await getattr(self._proxy, op.name)(*ins)
         except RpcError as exc:
@@ -176,8 +192,19 @@ class AsyncComPtr:
         named = shape.named(ins)
         for p in shape.out_ifaces:
             if outs[p.index] is not None:
+                mine = _local_of(bytes(outs[p.index]))
+                if mine is not None:
+                    outs[p.index] = mine  # our own object handed back: itself
+                    continue
                 outs[p.index] = await _unmarshal(bytes(outs[p.index]), p.iid(named),
                                                  ptr._exporter)
+        if shape.out_nested:
+            # nested pointers may need ResolveOxid2: the threaded unmarshal, off the loop
+            def nested() -> None:
+                for i, T in shape.out_nested:
+                    outs[i] = walk_ifaces(T, outs[i], lambda d, v, sc: _wrap(
+                        ptr._unmarshal_out(d, v, sc)), named)
+            await asyncio.get_running_loop().run_in_executor(None, nested)
         return shape_result(op, shape, ret, outs)
 
     async def __aenter__(self) -> AsyncComPtr:
@@ -189,6 +216,10 @@ class AsyncComPtr:
 
     def __repr__(self) -> str:
         return f"<AsyncComPtr {self.ptr._spec_name} ipid={self.ptr.ipid}>"
+
+
+def _wrap(got: Any) -> Any:
+    return AsyncComPtr(got) if isinstance(got, ComPtr) else got
 
 
 async def _unmarshal(data: bytes, iid: uuid.UUID, via: _Exporter | None) -> AsyncComPtr:

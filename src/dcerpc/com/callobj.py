@@ -226,7 +226,7 @@ class ClientCallObject:
             op = wire.operation(name)
             shape = op_shape(op)
             # a marshaling failure raises here and the object stays IDLE (§7 C8)
-            ins = request_ins(op, shape, args)
+            ins = request_ins(op, shape, args, ptr._exporter.binding)
             try:
                 call = getattr(self._sync_for_blanket(), op.name).start(*ins)
             except RpcError as exc:

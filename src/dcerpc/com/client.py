@@ -33,8 +33,9 @@ Theory of operation
   ``QueryBlanket``/``SetBlanket`` on a proxy (or ``CoSetProxyBlanket``) change it for
   later calls; a QueryInterface result inherits its source's blanket.
 
-Not yet: the client as an object exporter (passing local Python objects as [in]
-interface pointers).
+* Local Python COM objects passed as ``[in]`` interface pointers (callbacks, event
+  sinks) are exported by the client's own object exporter (:mod:`.local`); a server
+  handing one back gives the client the object itself.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ from ..errors import CallFault, NdrError, RpcError
 from ..ndr import types as t
 from ..runtime.binding import StringBinding
 from . import hresult as hr
-from ._marshal import fix_longs, op_shape, pack_values
+from . import local
+from ._marshal import fix_longs, iid_for, op_shape, pack_values, walk_ifaces
 from ._orpc import dcom_idl, orpc_interface, orpcthis
 from ._ping import _Pinger, _pinger
+from .errinfo import error_from_orpcthat
 from .guids import GUID, IID_ICallFactory, IID_IUnknown
 from .hresult import COMError, unsigned
 from .objref import DualStringArray, ObjRefStandard, StdObjRef, decode_objref
@@ -368,7 +371,7 @@ class ComPtr:
     def _call(self, op: t.Operation, shape: Any, args: tuple[Any, ...]) -> Any:
         self._check_alive()
         sync = self._sync_proxy()
-        ins = request_ins(op, shape, args)
+        ins = request_ins(op, shape, args, self._exporter.binding)
         try:
             result = getattr(sync, op.name)(*ins)
         except RpcError as exc:
@@ -381,12 +384,30 @@ class ComPtr:
         named = shape.named(ins)
         for p in shape.out_ifaces:
             if outs[p.index] is not None:
+                mine = _local_of(bytes(outs[p.index]))
+                if mine is not None:
+                    outs[p.index] = mine  # our own object handed back: itself
+                    continue
                 known = set(self._exporter.proxies)
                 got = _unmarshal(bytes(outs[p.index]), p.iid(named), self._exporter)
                 if got._exporter is self._exporter and got.ipid not in known:
                     got._blanket = self._blanket  # same server: the caller's blanket
                 outs[p.index] = got
+        for i, T in shape.out_nested:
+            outs[i] = walk_ifaces(T, outs[i], self._unmarshal_out, named)
         return shape_result(op, shape, ret, outs)
+
+    def _unmarshal_out(self, desc: t.InterfacePointer, data: Any, scope: dict[str, Any]
+                       ) -> Any:
+        """A nested [out] interface pointer: our own object, or a proxy."""
+        mine = _local_of(bytes(data))
+        if mine is not None:
+            return mine
+        known = set(self._exporter.proxies)
+        got = _unmarshal(bytes(data), iid_for(desc, scope), self._exporter)
+        if got._exporter is self._exporter and got.ipid not in known:
+            got._blanket = self._blanket
+        return got
 
     def __enter__(self) -> ComPtr:
         return self
@@ -399,20 +420,36 @@ class ComPtr:
         return f"<ComPtr {self._spec_name} ipid={self._std.ipid} refs={self._local}>"
 
 
-def request_ins(op: t.Operation, shape: Any, args: tuple[Any, ...]) -> list[Any]:
+def request_ins(op: t.Operation, shape: Any, args: tuple[Any, ...],
+                peer: str | None = None) -> list[Any]:
     """The wire [in] values of an ORPC call: ORPCTHIS first, HRESULT spellings mapped,
-    proxies passed as [in] interface pointers re-marshaled."""
+    proxies passed as [in] interface pointers re-marshaled, local COM objects exported
+    by the client's own exporter (:mod:`.local`) for the server at ``peer``."""
     ins = [orpcthis(), *args]
     fix_longs(ins, shape.long_ins)
+    named = shape.named(ins)
     for p in shape.in_ifaces:
         v = ins[p.index]
         if v is not None:
-            objref = getattr(v, "_com_objref_", None)
-            if objref is None:
-                raise TypeError(f"{op.name}: [in] interface pointers must be proxies "
-                                "(the client is not an object exporter yet)")
-            ins[p.index] = objref()
+            ins[p.index] = marshal_in(op, v, p.iid(named), peer)
+    for i, T in shape.in_nested:  # in structures, arrays, behind unique pointers
+        ins[i] = walk_ifaces(T, ins[i], lambda d, v, scope: marshal_in(
+            op, v, iid_for(d, scope), peer), named)
     return ins
+
+
+def marshal_in(op: t.Operation, v: Any, iid: uuid.UUID, peer: str | None) -> bytes:
+    """One [in] interface pointer on the wire: OBJREF bytes as they are, a proxy
+    re-marshaled, a local COM object exported."""
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v)
+    objref = getattr(v, "_com_objref_", None)
+    if objref is not None:
+        return objref()  # type: ignore[no-any-return]
+    if peer is None or not local.is_com_object(v):
+        raise TypeError(f"{op.name}: an [in] interface pointer must be a proxy or a COM "
+                        f"object (a class with _com_interfaces_), not {type(v).__name__}")
+    return local.marshal_local(v, iid, peer)
 
 
 def split_result(op: t.Operation, shape: Any, result: Any) -> tuple[Any, list[Any]]:
@@ -423,6 +460,10 @@ def split_result(op: t.Operation, shape: Any, result: Any) -> tuple[Any, list[An
     else:
         ret, outs = None, vals[1:]
     if shape.hresult and hr.FAILED(ret):
+        # [MS-DCOM] 2.2.21: the description (and source, help file) of the failure
+        info = error_from_orpcthat(vals[1]) if op.returns is not None else None
+        if info is not None:
+            raise COMError(unsigned(ret), info.description, info)
         raise COMError(unsigned(ret))
     return ret, outs
 
@@ -456,6 +497,12 @@ def decode_standard(data: bytes) -> ObjRefStandard:
     if not isinstance(ref, ObjRefStandard):
         raise COMError(hr.E_NOTIMPL, "only standard OBJREFs can be unmarshaled")
     return ref
+
+
+def _local_of(data: bytes) -> Any:
+    """The local object an OBJREF names when the client's exporter holds it, else None."""
+    ref = decode_standard(data)
+    return local.local_object(ref)
 
 
 def known_exporter(ref: ObjRefStandard, via: _Exporter | None) -> _Exporter | None:
