@@ -22,6 +22,9 @@ CLSID_Doubler = uuid.UUID("7f0c9a52-3d1e-4b6a-9c57-2e8d4f1a6c10")
 IID_IDispatch = uuid.UUID("00020400-0000-0000-c000-000000000046")
 
 
+DISP_E_UNKNOWNNAME = 0x80020006
+
+
 class Doubler:
     _com_interfaces_ = [disp_idl.IDoubler]
     NAMES = {"twice": 1, "greet": 2}
@@ -31,6 +34,8 @@ class Doubler:
 
     def GetIDsOfNames(self, riid: uuid.UUID, rgszNames: list[str], cNames: int,
                       lcid: int) -> list[int]:
+        if any(n == "raise" for n in rgszNames):
+            raise COMError(DISP_E_UNKNOWNNAME)
         return [self.NAMES.get(n.lower(), -1) for n in rgszNames]  # DISPID_UNKNOWN
 
     def Twice(self, x: int) -> int:
@@ -77,6 +82,19 @@ def test_idispatch_derived_interface_over_the_wire(binding: str) -> None:
         as_disp = d.QueryInterface(disp_idl.IDispatch)
         assert as_disp.GetTypeInfoCount() == 0
         as_disp.Release()
+    finally:
+        d.Release()
+
+
+def test_failed_hresult_with_out_array_sized_by_an_in_parameter(binding: str) -> None:
+    """A failure still sends the [out, size_is(cNames)] array with cNames elements (as a
+    MIDL stub does), so the client sees the HRESULT, not a marshaling fault."""
+    d = CoCreateInstance(CLSID_Doubler, binding, disp_idl.IDoubler)
+    try:
+        with pytest.raises(COMError) as info:
+            d.GetIDsOfNames(uuid.UUID(int=0), ["twice", "raise"], 2, 0)
+        assert info.value.hresult == DISP_E_UNKNOWNNAME
+        assert d.Twice(2) == 4  # the object is still served
     finally:
         d.Release()
 

@@ -317,26 +317,27 @@ class ObjectManager:
                     return finish_later(result, ins_l)
                 return answer(result, ins_l)
             except Exception as exc:
-                return failed(exc)
+                return failed(exc, ins_l)
 
         async def finish_async(callobj: Any, control: Any, ins: list[Any]) -> Any:
             try:
                 await control.signalled()
                 return answer(getattr(callobj, f"Finish_{op.name}")(), ins)
             except Exception as exc:
-                return failed(exc)
+                return failed(exc, ins)
 
         async def finish_later(awaitable: Any, ins: list[Any]) -> Any:
             try:
                 return answer(await awaitable, ins)
             except Exception as exc:
-                return failed(exc)
+                return failed(exc, ins)
 
-        def failed(exc: Exception) -> Any:
+        def failed(exc: Exception, ins: list[Any]) -> Any:
             if isinstance(exc, COMError):
                 if not shape.hresult:
                     raise RpcError(str(exc), exc.hresult) from None
-                return (signed(exc.hresult), _error_that(exc, iid), *shape.failure_outs())
+                return (signed(exc.hresult), _error_that(exc, iid),
+                        *shape.failure_outs(shape.named(ins)))
             if isinstance(exc, RpcError):
                 raise exc
             log.error("%s.%s raised", self.wire.name, op.name,

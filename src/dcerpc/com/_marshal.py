@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import ndr
 from ..ndr import types as t
+from ..ndr._codegen import cexpr
 from .guids import IID_IUnknown
 
 __all__ = ["IfaceParam", "OpShape", "fix_longs", "has_iface", "iid_for", "op_shape",
@@ -83,9 +84,33 @@ class OpShape:
     def named(self, ins: list[Any]) -> dict[str, Any]:
         return dict(zip(self.in_names, ins, strict=False))
 
-    def failure_outs(self) -> list[Any]:
-        """[out] values that accompany a failed HRESULT (defaults, NULL pointers)."""
-        return [ndr.default_value(T) for T in self.out_types]
+    def failure_outs(self, named_ins: dict[str, Any]) -> list[Any]:
+        """[out] values that accompany a failed HRESULT (defaults, NULL pointers).
+
+        An ``[out, size_is(n)]`` array still travels with the element count its ``[in]``
+        size names (MIDL server stubs marshal the array they allocated, zeroed), so its
+        default is ``n`` default elements rather than an empty list."""
+        return [_sized_default(T, named_ins) for T in self.out_types]
+
+
+def _sized_default(T: t.NdrType, named_ins: dict[str, Any]) -> Any:
+    target = T.target if isinstance(T, t.Pointer) and T.kind == "ref" else T
+    if not isinstance(target, t.Array) or target.string or len(target.dims) != 1:
+        return ndr.default_value(T)
+    d = target.dims[0]
+    expr = d.size_is or d.max_is
+    if d.fixed is not None or expr is None or d.varying:
+        return ndr.default_value(T)  # a varying array may travel empty
+    src = cexpr(expr, {n: f"_v[{n!r}]" for n in named_ins})
+    if src is None:
+        return ndr.default_value(T)
+    n = int(eval(src, {"__builtins__": {}}, {"_v": named_ins}))  # our own generated source
+    if expr is d.max_is:
+        n += 1
+    n = max(n, 0)
+    if isinstance(ndr.default_value(target), bytes):
+        return bytes(n)
+    return [ndr.default_value(target.element) for _ in range(n)]
 
 
 _SHAPES: dict[int, tuple[t.Operation, OpShape]] = {}
