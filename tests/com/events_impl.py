@@ -31,6 +31,9 @@ class Events:
         Events.instances.append(self)
 
     def Subscribe(self, cb: Any, n: int) -> None:
+        # COM's rule for [in] interface pointers: the stub releases them when the call
+        # returns, so a callee that keeps one takes its own reference
+        cb.AddRef()
         self.sinks.append(cb)
         cb.Notify(n)  # a callback while the client's call is still running
 

@@ -62,6 +62,25 @@ def test_identity_and_own_object_back(events_server: str) -> None:
     ev.Release()
 
 
+def test_in_pointers_released_when_the_call_returns(events_server: str) -> None:
+    """COM's stub releases [in] interface pointers after the call: a pointer the server
+    did not AddRef comes back to the client's exporter at once (RemRelease), without
+    waiting for the ping timeout; one it AddRef'd stays until it releases it."""
+    ev = CoCreateInstance(CLSID_Events, events_server, events_idl.IEvents)
+    kept, passing = Sink(), Sink()
+    gone = threading.Event()
+    assert ev.Same(passing, passing) == 1
+    [local] = local_exporters()
+    local.exporter.on_disconnect = lambda obj: gone.set() if obj is passing else None
+    assert gone.wait(BOUND)  # released by the stub, not collected by ping expiry
+    assert all(e.obj is not passing for e in local.exporter.objects.values())
+    ev.Subscribe(kept, 3)  # the server AddRefs what it keeps
+    assert [e.obj for e in local.exporter.objects.values()] == [kept]
+    assert ev.Fire(4) == 0 and kept.got == [3, 4]
+    ev.Unsubscribe()
+    ev.Release()
+
+
 def test_qi_and_release_through_the_server(events_server: str) -> None:
     ev = CoCreateInstance(CLSID_Events, events_server, events_idl.IEvents)
     sink = Sink()

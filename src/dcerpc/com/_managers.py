@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from .. import status as st
@@ -19,6 +20,7 @@ from . import hresult as hr
 from ._marshal import fix_longs, iid_for, op_shape, pack_values, walk_ifaces
 from ._orpc import COM_VERSION, dcom_idl, orpcthat
 from .actprops import ActivationReply, decode_request_blob, encode_reply_blob
+from .client import ComPtr
 from .errinfo import ErrorDetails, error_extensions
 from .exporter import OR_INVALID_OXID
 from .hresult import COMError, signed
@@ -225,6 +227,26 @@ class RemUnknownManager:
         return signed(status), orpcthat(), codes, mifs
 
 
+def release_in_pointers(held: list[ComPtr]) -> None:
+    """The stub's Release of the ``[in]`` interface pointers it unmarshaled ([MS-DCOM]
+    3.2.4.4; COM's rule: a callee that keeps an ``[in]`` pointer AddRefs it). Done on a
+    worker thread after the call, so the reply is not delayed by a RemRelease round trip
+    and no event loop ever blocks on one."""
+    if held:
+        _RELEASES.submit(_release_all, list(held))
+
+
+def _release_all(held: list[ComPtr]) -> None:
+    for p in held:
+        try:
+            p.Release()
+        except COMError as exc:  # the client went away: its pings stop, nothing to undo
+            log.debug("releasing an [in] interface pointer: %s", exc)
+
+
+_RELEASES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dcerpc-com-release")
+
+
 class _NullStd:
     flags = cPublicRefs = oxid = oid = 0
     ipid = uuid.UUID(int=0)
@@ -291,12 +313,20 @@ class ObjectManager:
                 raise RpcError(f"{type(entry.owner.obj).__name__} does not implement "
                                f"{op.name}", st.nca_s_op_rng_error)
             ins_l = list(ins)
+            held: list[ComPtr] = []  # [in] proxies, released when the call ends
+
+            def unmarshal_in(v: Any) -> Any:
+                obj = srv.unmarshal(v)
+                if isinstance(obj, ComPtr):
+                    held.append(obj)
+                return obj
+
             try:
                 args = list(ins)
                 for p in shape.in_ifaces:
-                    args[p.index] = srv.unmarshal(args[p.index])
+                    args[p.index] = unmarshal_in(args[p.index])
                 for i, T in shape.in_nested:  # in structures, arrays, unique pointers
-                    args[i] = walk_ifaces(T, args[i], lambda d, v, sc: srv.unmarshal(v), {})
+                    args[i] = walk_ifaces(T, args[i], lambda d, v, sc: unmarshal_in(v), {})
                 if async_iid is not None:
                     # F52, F59: an object with server call objects serves the call
                     # through Begin_/Signal/Finish_ whatever kind of call the client made
@@ -307,30 +337,41 @@ class ObjectManager:
                         # manager returns right after it, and the runtime reverts then
                         # (aio._callctx.run_manager)
                         begin(*args[1:])
-                        return finish_async(made[0], made[1], ins_l)
+                        pending = finish_async(made[0], made[1], ins_l, held)
+                        held = []  # released when the call object has finished
+                        return pending
                 if impl is None:
                     raise RpcError(f"{type(entry.owner.obj).__name__} does not implement "
                                    f"{op.name}", st.nca_s_op_rng_error)
                 result = impl(*args[1:])
                 if inspect.isawaitable(result):
                     # an ``async def`` method: the server awaits this on its loop
-                    return finish_later(result, ins_l)
+                    pending = finish_later(result, ins_l, held)
+                    held = []
+                    return pending
                 return answer(result, ins_l)
             except Exception as exc:
                 return failed(exc, ins_l)
+            finally:
+                release_in_pointers(held)
 
-        async def finish_async(callobj: Any, control: Any, ins: list[Any]) -> Any:
+        async def finish_async(callobj: Any, control: Any, ins: list[Any],
+                               held: list[ComPtr]) -> Any:
             try:
                 await control.signalled()
                 return answer(getattr(callobj, f"Finish_{op.name}")(), ins)
             except Exception as exc:
                 return failed(exc, ins)
+            finally:
+                release_in_pointers(held)
 
-        async def finish_later(awaitable: Any, ins: list[Any]) -> Any:
+        async def finish_later(awaitable: Any, ins: list[Any], held: list[ComPtr]) -> Any:
             try:
                 return answer(await awaitable, ins)
             except Exception as exc:
                 return failed(exc, ins)
+            finally:
+                release_in_pointers(held)
 
         def failed(exc: Exception, ins: list[Any]) -> Any:
             if isinstance(exc, COMError):
