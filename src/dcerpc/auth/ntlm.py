@@ -299,7 +299,10 @@ class NtlmServerContext(SecurityContext):
             expected = hmac_md5(key, self._negotiate + (self._challenge or b"") + zeroed)
             if len(mic) != 16 or expected != mic:
                 raise SecurityError("NTLM: bad MIC in AUTHENTICATE")
-        self._finish(flags, key, user, domain)
+        # [MS-NLMP] 2.2.2.1: MsvAvTargetName is the SPN the client addressed the server
+        # by — what RpcServerInqCallAttributes reports as ServerPrincipalName.
+        target = blob.av_pairs.get(AvId.target_name)
+        self._finish(flags, key, user, domain, str(target) if target else None)
 
     def _anonymous(self, flags: int, msg: Authenticate) -> None:
         if not self.acceptor.allow_anonymous:
@@ -308,12 +311,16 @@ class NtlmServerContext(SecurityContext):
         key = exported_session_key(flags, bytes(16), msg.encrypted_random_session_key)
         self._finish(flags, key, "", "")
 
-    def _finish(self, flags: int, key: bytes, user: str, domain: str) -> None:
+    def _finish(self, flags: int, key: bytes, user: str, domain: str,
+                target: str | None = None) -> None:
         self.session_key = key
         self.session = NtlmSession(flags, key, initiator=False)
         principal = f"{domain}\\{user}" if domain else user
+        # [MS-NLMP] 2.2.2.5 NTLMSSP_NEGOTIATE_IDENTIFY: the client allows the server to
+        # identify it only (RPC_C_IMP_LEVEL_IDENTIFY); without it, impersonation.
+        level = 2 if flags & NegotiateFlags.identity else 3
         self._identity = ClientIdentity(principal, user, domain, self.auth_type,
-                                        self.auth_level)
+                                        self.auth_level, level, target)
         self.complete = True
 
     def signature_size(self) -> int:
