@@ -47,6 +47,7 @@ class _SecAddCall:
         rec = SecCallCalc.record
         ss = CoGetCallContext(IID_IServerSecurity)
         rec["level"] = ss.QueryBlanket()[3]
+        rec["imp"] = ss.QueryBlanket()[4]
         rec["cancel"] = self.control.Cancel(1)  # T73: not the server's to cancel
         SecCallCalc.begun.set()
         if SecCallCalc.gated:
@@ -61,6 +62,7 @@ class _SecAddCall:
             rec["before"] = exc.hresult
         who = imp.current_identity()
         rec["who"] = who.principal if who is not None else None
+        rec["who_level"] = who.impersonation_level if who is not None else None
         self.control.Signal()
         try:
             rec["after"] = CoImpersonateClient()
@@ -142,12 +144,17 @@ def test_t74_call_object_blanket(bnd: str) -> None:
     calc, call = _call(bnd, "integrity")
     sec = call.QueryInterface(IID_IClientSecurity)
     assert sec.QueryBlanket() == calc.QueryBlanket()
-    assert sec.QueryBlanket()[3] == 5
+    # F66 defaults without CoInitializeSecurity: IDENTIFY (2); the level is ours (5)
+    assert sec.QueryBlanket()[3:5] == (5, 2)
+    # the default IDENTIFY reaches the server (NTLMSSP_NEGOTIATE_IDENTIFY) as 2
+    assert _run(call, 1, 1) == 2
+    assert (SecCallCalc.record["level"], SecCallCalc.record["imp"]) == (5, 2)
     assert sec.SetBlanket(AuthnLevel=6, ImpLevel=3) == hr.S_OK
     assert sec.QueryBlanket()[3:5] == (6, 3)
     assert _run(call, 2, 3) == 5
-    assert SecCallCalc.record["level"] == 6
-    assert calc.QueryBlanket()[3] == 5  # the proxy's own blanket is unchanged
+    # the server's IServerSecurity::QueryBlanket reports imp level 3 and authn level 6
+    assert (SecCallCalc.record["level"], SecCallCalc.record["imp"]) == (6, 3)
+    assert calc.QueryBlanket()[3:5] == (5, 2)  # the proxy's own blanket is unchanged
     call.Release()
     calc.Release()
 
@@ -185,6 +192,28 @@ def test_t76_co_set_proxy_blanket_on_a_call_object(bnd: str) -> None:
     calc.Release()
 
 
+def test_t74_identify_gives_an_identify_only_impersonation(bnd: str) -> None:
+    """F66/F68: at the default IDENTIFY the server's impersonation succeeds and shows the
+    caller (at level 2), but it is identify-only: the OS identity mapper is not run."""
+    events = SecCallCalc.events = []
+    old = imp.set_os_identity_mapper(lambda ident, entering: events.append(
+        (ident.principal, entering)))
+    try:
+        SecCallCalc.mode = "revert"
+        calc, call = _call(bnd, "privacy")
+        assert call.QueryBlanket()[4] == 2
+        assert _run(call, 2, 3) == 5
+    finally:
+        imp.set_os_identity_mapper(old)
+    rec = SecCallCalc.record
+    assert rec["before"] == hr.S_OK and rec["imp"] == 2
+    assert rec["who"] is not None and USER in rec["who"].lower()
+    assert rec["who_level"] == 2
+    assert events == []
+    call.Release()
+    calc.Release()
+
+
 @pytest.mark.parametrize("mode", ["revert", "return"])
 def test_t77_impersonation_window(bnd: str, mode: str) -> None:
     """T77 (F60, F67): impersonation works before Signal, not after it; the earlier token
@@ -195,6 +224,9 @@ def test_t77_impersonation_window(bnd: str, mode: str) -> None:
     try:
         SecCallCalc.mode = mode
         calc, call = _call(bnd, "privacy")
+        # IMPERSONATE, so that the server may act as the client (the OS mapper runs);
+        # at the default IDENTIFY it could only see who the client is.
+        assert CoSetProxyBlanket(call, ImpLevel=3) == hr.S_OK
         assert _run(call, 2, 3) == 5
     finally:
         imp.set_os_identity_mapper(old)

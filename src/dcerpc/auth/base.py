@@ -139,6 +139,13 @@ class Credentials:
                        ) -> SecurityContext:
         raise NotImplementedError
 
+    def client_context_ex(self, level: int, context_id: int, target: str | None,
+                          imp_level: int) -> SecurityContext:
+        """``client_context`` asking the package to carry the impersonation level the
+        client allows (``RPC_C_IMP_LEVEL_*``: IDENTIFY ⇒ NTLMSSP_NEGOTIATE_IDENTIFY,
+        DELEGATE ⇒ Kerberos delegation).  Packages that cannot carry it ignore it."""
+        return self.client_context(level, context_id, target)
+
 
 class Acceptor:
     """Server-side credential source for one auth_type."""

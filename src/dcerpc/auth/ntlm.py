@@ -118,6 +118,25 @@ class NTLM(Credentials):
         return SpnegoClientContext(self.auth_type, "ntlm", self.principal(), self.password,
                                    level, context_id, target)
 
+    def client_context_ex(self, level: int, context_id: int, target: str | None,
+                          imp_level: int) -> SecurityContext:
+        return SpnegoClientContext(self.auth_type, "ntlm", self.principal(), self.password,
+                                   level, context_id, target, imp_level)
+
+
+_IMP_LEVEL_IDENTIFY = 2
+
+
+def _spn_parts(target: str | None) -> tuple[str, str]:
+    """``(service, host)`` for pyspnego's SPN (MsvAvTargetName ``service/host``): a
+    principal name ``service/host[@REALM]`` as given, else ``host/<host of the binding>``
+    (the binding's network address, without a ``:port``)."""
+    if target and "/" in target:
+        service, _, host = target.partition("/")
+        return service or "host", host.partition("@")[0] or "unspecified"
+    host = (target or "unspecified").partition(":")[0]
+    return "host", host or "unspecified"
+
 
 def _spnego_error(exc: Exception) -> SecurityError:
     return SecurityError(f"security package error: {exc}")
@@ -127,16 +146,25 @@ class SpnegoClientContext(SecurityContext):
     """A client context driven by pyspnego (NTLM, or SPNEGO wrapping NTLM)."""
 
     def __init__(self, auth_type: int, protocol: str, username: str, password: str,
-                 level: int, context_id: int, target: str | None) -> None:
+                 level: int, context_id: int, target: str | None,
+                 imp_level: int = 3) -> None:
         self.auth_type = auth_type
         self.auth_level = level
         self.auth_context_id = context_id
         self.complete = False
-        host, _, _ = (target or "unspecified").partition(":")
+        service, host = _spn_parts(target)
         options = spnego.NegotiateOptions.use_negotiate if protocol == "negotiate" \
             else spnego.NegotiateOptions.none
-        self._ctx: Any = spnego.client(username, password, hostname=host or "unspecified",
-                                       service="host", protocol=protocol, options=options)
+        self._ctx: Any = spnego.client(username, password, hostname=host, service=service,
+                                       protocol=protocol, options=options)
+        # [MS-NLMP] 2.2.2.5 NTLMSSP_NEGOTIATE_IDENTIFY: the server may identify the
+        # client but not impersonate it (RPC_C_IMP_LEVEL_IDENTIFY).  pyspnego maps no
+        # ContextReq onto it, so the flag is added to the NTLM proxy's own request flags,
+        # which it sends in NEGOTIATE and AUTHENTICATE.  Over SPNEGO the NTLM proxy is
+        # made later, inside pyspnego: the level is not carried there.
+        if (imp_level == _IMP_LEVEL_IDENTIFY and protocol == "ntlm"
+                and hasattr(self._ctx, "_context_req")):
+            self._ctx._context_req |= NegotiateFlags.identity
 
     def step(self, in_token: bytes | None) -> bytes | None:
         try:

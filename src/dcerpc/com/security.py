@@ -104,7 +104,12 @@ class Blanket:
         """``auth=``/``level=`` for the connections of calls made under this blanket."""
         if self.AuthInfo is None or self.AuthnLevel <= 1:
             return {}
-        return {"auth": self.AuthInfo, "level": self.AuthnLevel}
+        from ..auth._qos import with_qos
+
+        # ImpLevel and ServerPrincName travel in the security package's tokens
+        # (NTLMSSP_NEGOTIATE_IDENTIFY, Kerberos delegation, the SPN): see auth._qos.
+        return {"auth": with_qos(self.AuthInfo, self.ImpLevel, self.ServerPrincName),
+                "level": self.AuthnLevel}
 
     def key(self) -> tuple[int, int]:
         """Identifies the connections this blanket needs (credentials, level)."""
@@ -190,7 +195,8 @@ class ServerSecurity:
         if info is None:
             return (RPC_C_AUTHN_NONE, RPC_C_AUTHZ_NONE, None, 1,
                     _imp.RPC_C_IMP_LEVEL_ANONYMOUS, None, EOAC_NONE)
-        return (int(info.auth_type), RPC_C_AUTHZ_NONE, None, int(info.auth_level),
+        return (int(info.auth_type), RPC_C_AUTHZ_NONE,
+                getattr(info, "server_principal", None), int(info.auth_level),
                 int(info.impersonation_level), info.principal, EOAC_NONE)
 
     def ImpersonateClient(self) -> int:
