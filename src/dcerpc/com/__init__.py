@@ -18,9 +18,11 @@ from .exporter import Exporter
 from .guids import GUID, IID_IClassFactory, IID_IUnknown
 from .hresult import E_FAIL, E_NOINTERFACE, FAILED, S_OK, SUCCEEDED, COMError
 from .security import (
+    SOLE_AUTHENTICATION_INFO,
     Blanket,
     CoGetCallContext,
     CoImpersonateClient,
+    CoInitializeSecurity,
     CoRevertToSelf,
     CoSetProxyBlanket,
     IID_IClientSecurity,
@@ -46,6 +48,7 @@ __all__ = [
     "E_NOINTERFACE",
     "FAILED",
     "GUID",
+    "SOLE_AUTHENTICATION_INFO",
     "SUCCEEDED",
     "S_OK",
     "Blanket",
@@ -58,6 +61,7 @@ __all__ = [
     "CoGetCallContext",
     "CoGetClassObject",
     "CoImpersonateClient",
+    "CoInitializeSecurity",
     "CoRevertToSelf",
     "CoSetProxyBlanket",
     "CoWaitForMultipleHandles",
