@@ -1,4 +1,5 @@
-"""Seed-semantics §9.9-9.10 on call objects: T73 (server-side Cancel), T74-T76 (the call
+"""Seed-semantics §9.9-9.10 on call objects: T73 (server-side Cancel, and a client's
+CoDisableCancellation), T74-T76 (the call
 object's IClientSecurity, F66), T77 (the F60 impersonation window of a server call
 object), T78 (no impersonation below CONNECT); plus the §8 snake-case spellings and the
 §7 C2 ``wait_timeout_hresult`` option."""
@@ -16,6 +17,8 @@ from dcerpc.auth import NTLM, NTLMAcceptor, UserTable
 from dcerpc.auth import _impersonation as imp
 from dcerpc.com import (
     CoCreateInstanceEx,
+    CoDisableCancellation,
+    CoEnableCancellation,
     CoGetCallContext,
     CoImpersonateClient,
     COMError,
@@ -134,6 +137,40 @@ def test_t73_server_side_cancel_is_disabled(bnd: str) -> None:
     calc, call = _call(bnd)
     assert _run(call, 2, 3) == 5
     assert SecCallCalc.record["cancel"] == hr.CO_E_CANCEL_DISABLED == 0x80010140
+    call.Release()
+    calc.Release()
+
+
+def test_t73_client_cancel_disabled_on_the_beginning_thread(bnd: str) -> None:
+    """T73 (F64), client side: a call begun on a thread with cancellation disabled
+    answers Cancel with CO_E_CANCEL_DISABLED and completes normally; the switch is
+    counted per thread and decided at Begin_."""
+    SecCallCalc.gated = True
+    calc, call = _call(bnd)
+    assert CoDisableCancellation() == hr.S_OK
+    assert CoDisableCancellation() == hr.S_OK
+    try:
+        assert call.Begin_Add(2, 3) == hr.S_OK
+        assert SecCallCalc.begun.wait(GATE_TIMEOUT)
+        # one enable does not balance two disables
+        assert CoEnableCancellation() == hr.CO_E_CANCEL_DISABLED == 0x80010140
+        assert call.Cancel(1) == hr.CO_E_CANCEL_DISABLED
+        assert call.TestCancel() == hr.RPC_S_CALLPENDING  # not cancelled
+    finally:
+        assert CoEnableCancellation() == hr.S_OK  # balanced: enabled again
+        SecCallCalc.gate.set()
+    assert call.Wait(0, 5000) == hr.S_OK
+    assert call.Finish_Add() == 5  # the call completed normally
+    # the pending call's answer was fixed at its Begin_; a call begun now is cancellable
+    SecCallCalc.gated = False
+    assert _run(call, 1, 1) == 2
+    assert call.Cancel(1) == hr.RPC_E_CALL_COMPLETE
+    # another thread's switch does not affect this one
+    done = threading.Event()
+    threading.Thread(target=lambda: (CoDisableCancellation(), done.set())).start()
+    assert done.wait(GATE_TIMEOUT)
+    from dcerpc.com.cancellation import cancellation_enabled
+    assert cancellation_enabled()
     call.Release()
     calc.Release()
 

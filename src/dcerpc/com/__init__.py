@@ -13,6 +13,7 @@ from __future__ import annotations
 from . import guids, hresult
 from .activate import CoCreateInstance, CoCreateInstanceEx, CoGetClassObject
 from .callobj import CallFactory, ClientCallObject
+from .cancellation import CoDisableCancellation, CoEnableCancellation
 from .client import ComPtr, register_interface, unmarshal
 from .exporter import Exporter
 from .guids import GUID, IID_IClassFactory, IID_IUnknown
@@ -58,6 +59,8 @@ __all__ = [
     "ClientCallObject",
     "CoCreateInstance",
     "CoCreateInstanceEx",
+    "CoDisableCancellation",
+    "CoEnableCancellation",
     "CoGetCallContext",
     "CoGetClassObject",
     "CoImpersonateClient",
