@@ -51,6 +51,7 @@ class _SecAddCall:
         ss = CoGetCallContext(IID_IServerSecurity)
         rec["level"] = ss.QueryBlanket()[3]
         rec["imp"] = ss.QueryBlanket()[4]
+        rec["princ"] = ss.QueryBlanket()[2]
         rec["cancel"] = self.control.Cancel(1)  # T73: not the server's to cancel
         SecCallCalc.begun.set()
         if SecCallCalc.gated:
@@ -192,6 +193,10 @@ def test_t74_call_object_blanket(bnd: str) -> None:
     # the server's IServerSecurity::QueryBlanket reports imp level 3 and authn level 6
     assert (SecCallCalc.record["level"], SecCallCalc.record["imp"]) == (6, 3)
     assert calc.QueryBlanket()[3:5] == (5, 2)  # the proxy's own blanket is unchanged
+    # ServerPrincName travels too (NTLM's MsvAvTargetName) and the server reports it
+    assert sec.SetBlanket(ServerPrincName="RPCSS/calc.example") == hr.S_OK
+    assert _run(call, 1, 2) == 3
+    assert SecCallCalc.record["princ"] == "RPCSS/calc.example"
     call.Release()
     calc.Release()
 
