@@ -90,7 +90,9 @@ class Blanket:
 
     The defaults are what COM uses when CoInitializeSecurity was not called (F66): no
     authentication service, impersonation level IDENTIFY; ``AuthnLevel`` 1 (NONE) here
-    because without credentials there is nothing to authenticate with.
+    because without credentials there is nothing to authenticate with (with credentials
+    and no level, :meth:`for_credentials` gives PKT_INTEGRITY, not F66's CONNECT, unless
+    CoInitializeSecurity set a level).
     """
 
     AuthnSvc: int = RPC_C_AUTHN_NONE
@@ -141,6 +143,9 @@ class Blanket:
         if level is None and _process_level is not None:
             n = _process_level
         else:
+            # Deviation from F66 (CONNECT): the runtime's default for explicit credentials
+            # is PKT_INTEGRITY (auth.normalize_level), so that ``auth=`` alone passes a
+            # server whose minimum is integrity, as before CoInitializeSecurity existed.
             n = normalize_level(level)
         return replace(base, AuthnSvc=int(auth.auth_type), AuthnLevel=n, AuthInfo=auth) \
             if n > 1 else replace(base, AuthnSvc=RPC_C_AUTHN_NONE, AuthnLevel=1,
