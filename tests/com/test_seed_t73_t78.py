@@ -29,7 +29,7 @@ from dcerpc.com import (
 )
 from dcerpc.com import hresult as hr
 from dcerpc.com.guids import IID_ICallFactory, IID_IUnknown
-from dcerpc.com.security import RPC_E_CALL_COMPLETE, IID_IClientSecurity
+from dcerpc.com.security import RPC_E_CALL_COMPLETE, CoQueryClientBlanket, IID_IClientSecurity
 
 from .calc_impl import calc_idl
 
@@ -52,6 +52,7 @@ class _SecAddCall:
         rec["level"] = ss.QueryBlanket()[3]
         rec["imp"] = ss.QueryBlanket()[4]
         rec["princ"] = ss.QueryBlanket()[2]
+        rec["client_blanket"] = CoQueryClientBlanket()
         rec["cancel"] = self.control.Cancel(1)  # T73: not the server's to cancel
         SecCallCalc.begun.set()
         if SecCallCalc.gated:
@@ -197,6 +198,7 @@ def test_t74_call_object_blanket(bnd: str) -> None:
     assert sec.SetBlanket(ServerPrincName="RPCSS/calc.example") == hr.S_OK
     assert _run(call, 1, 2) == 3
     assert SecCallCalc.record["princ"] == "RPCSS/calc.example"
+    assert SecCallCalc.record["client_blanket"][2:5] == ("RPCSS/calc.example", 6, 3)
     call.Release()
     calc.Release()
 

@@ -47,6 +47,7 @@ __all__ = [
     "CoGetCallContext",
     "CoImpersonateClient",
     "CoInitializeSecurity",
+    "CoQueryClientBlanket",
     "CoRevertToSelf",
     "CoSetProxyBlanket",
     "IID_IClientSecurity",
@@ -329,6 +330,12 @@ def CoGetCallContext(riid: Any = IID_IServerSecurity) -> ServerSecurity:
         return ServerSecurity(current_call())
     except RpcError:
         raise COMError(RPC_E_NO_CONTEXT, "not inside a COM call") from None
+
+
+def CoQueryClientBlanket() -> tuple[int, int, str | None, int, int, str | None, int]:
+    """``CoGetCallContext(IID_IServerSecurity).QueryBlanket()``: (AuthnSvc, AuthzSvc,
+    ServerPrincName, AuthnLevel, ImpLevel, Privs, Capabilities) of the caller."""
+    return CoGetCallContext().QueryBlanket()
 
 
 def CoImpersonateClient() -> int:
