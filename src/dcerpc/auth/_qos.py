@@ -14,7 +14,6 @@ credentials — are shared by every proxy with the same settings.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from .base import Credentials, SecurityContext
@@ -22,7 +21,6 @@ from .base import Credentials, SecurityContext
 __all__ = ["QosCredentials", "with_qos"]
 
 RPC_C_IMP_LEVEL_IMPERSONATE = 3
-_lock = threading.Lock()
 
 
 class QosCredentials(Credentials):
@@ -59,16 +57,14 @@ def with_qos(creds: Any, imp_level: int, server_principal: str | None) -> Any:
     if int(imp_level) in (0, RPC_C_IMP_LEVEL_IMPERSONATE) and not server_principal:
         return creds
     key = (int(imp_level), server_principal)
-    with _lock:
-        cache = getattr(creds, "_dcerpc_qos", None)
-        if cache is None:
-            cache = {}
-            try:
-                # object.__setattr__: frozen dataclasses (NTLM, Negotiate) too.
-                object.__setattr__(creds, "_dcerpc_qos", cache)
-            except AttributeError:  # __slots__ credentials: no sharing, still correct
-                return QosCredentials(creds, imp_level, server_principal)
-        got = cache.get(key)
-        if got is None:
-            got = cache[key] = QosCredentials(creds, imp_level, server_principal)
-        return got
+    try:
+        # dict.setdefault is atomic under the GIL: concurrent callers share one cache and
+        # one wrapper without a lock (this layer is sans-IO).  __dict__ directly: frozen
+        # dataclasses (NTLM, Negotiate) too.
+        cache = vars(creds).setdefault("_dcerpc_qos", {})
+    except TypeError:  # __slots__ credentials: no sharing, still correct
+        return QosCredentials(creds, imp_level, server_principal)
+    got = cache.get(key)
+    if got is None:
+        got = cache.setdefault(key, QosCredentials(creds, imp_level, server_principal))
+    return got
