@@ -1,4 +1,5 @@
-"""Seed-semantics §9.9-9.10 on call objects: T73 (server-side Cancel), T74-T76 (the call
+"""Seed-semantics §9.9-9.10 on call objects: T73 (server-side Cancel, and a client's
+CoDisableCancellation), T74-T76 (the call
 object's IClientSecurity, F66), T77 (the F60 impersonation window of a server call
 object), T78 (no impersonation below CONNECT); plus the §8 snake-case spellings and the
 §7 C2 ``wait_timeout_hresult`` option."""
@@ -16,6 +17,8 @@ from dcerpc.auth import NTLM, NTLMAcceptor, UserTable
 from dcerpc.auth import _impersonation as imp
 from dcerpc.com import (
     CoCreateInstanceEx,
+    CoDisableCancellation,
+    CoEnableCancellation,
     CoGetCallContext,
     CoImpersonateClient,
     COMError,
@@ -26,7 +29,7 @@ from dcerpc.com import (
 )
 from dcerpc.com import hresult as hr
 from dcerpc.com.guids import IID_ICallFactory, IID_IUnknown
-from dcerpc.com.security import RPC_E_CALL_COMPLETE, IID_IClientSecurity
+from dcerpc.com.security import RPC_E_CALL_COMPLETE, CoQueryClientBlanket, IID_IClientSecurity
 
 from .calc_impl import calc_idl
 
@@ -47,6 +50,9 @@ class _SecAddCall:
         rec = SecCallCalc.record
         ss = CoGetCallContext(IID_IServerSecurity)
         rec["level"] = ss.QueryBlanket()[3]
+        rec["imp"] = ss.QueryBlanket()[4]
+        rec["princ"] = ss.QueryBlanket()[2]
+        rec["client_blanket"] = CoQueryClientBlanket()
         rec["cancel"] = self.control.Cancel(1)  # T73: not the server's to cancel
         SecCallCalc.begun.set()
         if SecCallCalc.gated:
@@ -61,6 +67,7 @@ class _SecAddCall:
             rec["before"] = exc.hresult
         who = imp.current_identity()
         rec["who"] = who.principal if who is not None else None
+        rec["who_level"] = who.impersonation_level if who is not None else None
         self.control.Signal()
         try:
             rec["after"] = CoImpersonateClient()
@@ -136,18 +143,62 @@ def test_t73_server_side_cancel_is_disabled(bnd: str) -> None:
     calc.Release()
 
 
+def test_t73_client_cancel_disabled_on_the_beginning_thread(bnd: str) -> None:
+    """T73 (F64), client side: a call begun on a thread with cancellation disabled
+    answers Cancel with CO_E_CANCEL_DISABLED and completes normally; the switch is
+    counted per thread and decided at Begin_."""
+    SecCallCalc.gated = True
+    calc, call = _call(bnd)
+    assert CoDisableCancellation() == hr.S_OK
+    assert CoDisableCancellation() == hr.S_OK
+    try:
+        assert call.Begin_Add(2, 3) == hr.S_OK
+        assert SecCallCalc.begun.wait(GATE_TIMEOUT)
+        # one enable does not balance two disables
+        assert CoEnableCancellation() == hr.CO_E_CANCEL_DISABLED == 0x80010140
+        assert call.Cancel(1) == hr.CO_E_CANCEL_DISABLED
+        assert call.TestCancel() == hr.RPC_S_CALLPENDING  # not cancelled
+    finally:
+        assert CoEnableCancellation() == hr.S_OK  # balanced: enabled again
+        SecCallCalc.gate.set()
+    assert call.Wait(0, 5000) == hr.S_OK
+    assert call.Finish_Add() == 5  # the call completed normally
+    # the pending call's answer was fixed at its Begin_; a call begun now is cancellable
+    SecCallCalc.gated = False
+    assert _run(call, 1, 1) == 2
+    assert call.Cancel(1) == hr.RPC_E_CALL_COMPLETE
+    # another thread's switch does not affect this one
+    done = threading.Event()
+    threading.Thread(target=lambda: (CoDisableCancellation(), done.set())).start()
+    assert done.wait(GATE_TIMEOUT)
+    from dcerpc.com.cancellation import cancellation_enabled
+    assert cancellation_enabled()
+    call.Release()
+    calc.Release()
+
+
 def test_t74_call_object_blanket(bnd: str) -> None:
     """T74 (F66): a call object answers IClientSecurity, starts with its proxy's blanket,
     and its SetBlanket decides the level the server sees."""
     calc, call = _call(bnd, "integrity")
     sec = call.QueryInterface(IID_IClientSecurity)
     assert sec.QueryBlanket() == calc.QueryBlanket()
-    assert sec.QueryBlanket()[3] == 5
+    # F66 defaults without CoInitializeSecurity: IDENTIFY (2); the level is ours (5)
+    assert sec.QueryBlanket()[3:5] == (5, 2)
+    # the default IDENTIFY reaches the server (NTLMSSP_NEGOTIATE_IDENTIFY) as 2
+    assert _run(call, 1, 1) == 2
+    assert (SecCallCalc.record["level"], SecCallCalc.record["imp"]) == (5, 2)
     assert sec.SetBlanket(AuthnLevel=6, ImpLevel=3) == hr.S_OK
     assert sec.QueryBlanket()[3:5] == (6, 3)
     assert _run(call, 2, 3) == 5
-    assert SecCallCalc.record["level"] == 6
-    assert calc.QueryBlanket()[3] == 5  # the proxy's own blanket is unchanged
+    # the server's IServerSecurity::QueryBlanket reports imp level 3 and authn level 6
+    assert (SecCallCalc.record["level"], SecCallCalc.record["imp"]) == (6, 3)
+    assert calc.QueryBlanket()[3:5] == (5, 2)  # the proxy's own blanket is unchanged
+    # ServerPrincName travels too (NTLM's MsvAvTargetName) and the server reports it
+    assert sec.SetBlanket(ServerPrincName="RPCSS/calc.example") == hr.S_OK
+    assert _run(call, 1, 2) == 3
+    assert SecCallCalc.record["princ"] == "RPCSS/calc.example"
+    assert SecCallCalc.record["client_blanket"][2:5] == ("RPCSS/calc.example", 6, 3)
     call.Release()
     calc.Release()
 
@@ -185,6 +236,28 @@ def test_t76_co_set_proxy_blanket_on_a_call_object(bnd: str) -> None:
     calc.Release()
 
 
+def test_t74_identify_gives_an_identify_only_impersonation(bnd: str) -> None:
+    """F66/F68: at the default IDENTIFY the server's impersonation succeeds and shows the
+    caller (at level 2), but it is identify-only: the OS identity mapper is not run."""
+    events = SecCallCalc.events = []
+    old = imp.set_os_identity_mapper(lambda ident, entering: events.append(
+        (ident.principal, entering)))
+    try:
+        SecCallCalc.mode = "revert"
+        calc, call = _call(bnd, "privacy")
+        assert call.QueryBlanket()[4] == 2
+        assert _run(call, 2, 3) == 5
+    finally:
+        imp.set_os_identity_mapper(old)
+    rec = SecCallCalc.record
+    assert rec["before"] == hr.S_OK and rec["imp"] == 2
+    assert rec["who"] is not None and USER in rec["who"].lower()
+    assert rec["who_level"] == 2
+    assert events == []
+    call.Release()
+    calc.Release()
+
+
 @pytest.mark.parametrize("mode", ["revert", "return"])
 def test_t77_impersonation_window(bnd: str, mode: str) -> None:
     """T77 (F60, F67): impersonation works before Signal, not after it; the earlier token
@@ -195,6 +268,9 @@ def test_t77_impersonation_window(bnd: str, mode: str) -> None:
     try:
         SecCallCalc.mode = mode
         calc, call = _call(bnd, "privacy")
+        # IMPERSONATE, so that the server may act as the client (the OS mapper runs);
+        # at the default IDENTIFY it could only see who the client is.
+        assert CoSetProxyBlanket(call, ImpLevel=3) == hr.S_OK
         assert _run(call, 2, 3) == 5
     finally:
         imp.set_os_identity_mapper(old)

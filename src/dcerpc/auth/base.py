@@ -81,7 +81,9 @@ class ClientIdentity:
 
     ``impersonation_level`` is the ``RPC_C_IMP_LEVEL_*`` the caller allows (IMPERSONATE,
     3, unless the client asked for less); it limits what impersonation gives the server
-    (:mod:`dcerpc.auth._impersonation`).
+    (:mod:`dcerpc.auth._impersonation`).  ``server_principal`` is the name the client
+    addressed the server by, when its security package carries one (NTLM's
+    MsvAvTargetName, the Kerberos service principal), else None.
     """
 
     principal: str
@@ -90,6 +92,7 @@ class ClientIdentity:
     auth_type: int
     auth_level: int
     impersonation_level: int = 3
+    server_principal: str | None = None
 
 
 class SecurityContext:
@@ -135,6 +138,13 @@ class Credentials:
     def client_context(self, level: int, context_id: int, target: str | None
                        ) -> SecurityContext:
         raise NotImplementedError
+
+    def client_context_ex(self, level: int, context_id: int, target: str | None,
+                          imp_level: int) -> SecurityContext:
+        """``client_context`` asking the package to carry the impersonation level the
+        client allows (``RPC_C_IMP_LEVEL_*``: IDENTIFY ⇒ NTLMSSP_NEGOTIATE_IDENTIFY,
+        DELEGATE ⇒ Kerberos delegation).  Packages that cannot carry it ignore it."""
+        return self.client_context(level, context_id, target)
 
 
 class Acceptor:

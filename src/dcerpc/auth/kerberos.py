@@ -85,7 +85,7 @@ class KerberosContext(SecurityContext):
 
     def __init__(self, *, usage: str, creds: gssapi.Credentials | None, mech: gssapi.OID,
                  auth_type: int, level: int, context_id: int,
-                 target: gssapi.Name | None = None) -> None:
+                 target: gssapi.Name | None = None, delegate: bool = False) -> None:
         self.auth_type = auth_type
         self.auth_level = level
         self.auth_context_id = context_id
@@ -94,7 +94,10 @@ class KerberosContext(SecurityContext):
         self._mech = mech
         kwargs: dict[str, Any] = {"creds": creds, "usage": usage}
         if usage == "initiate":
-            kwargs.update(name=target, mech=mech, flags=_CLIENT_FLAGS)
+            # RPC_C_IMP_LEVEL_DELEGATE: ask for a forwardable ticket for the server
+            # (GSS_C_DELEG_FLAG, ISC_REQ_DELEGATE) so that it may act for us elsewhere.
+            flags = _CLIENT_FLAGS | _F.delegate_to_peer if delegate else _CLIENT_FLAGS
+            kwargs.update(name=target, mech=mech, flags=flags)
         self._ctx = gssapi.SecurityContext(**kwargs)
         self._sig_size: int | None = None
         #: Whether the PDU header and sec_trailer are covered (SIGN_ONLY buffers). Windows
@@ -214,8 +217,17 @@ class KerberosContext(SecurityContext):
         user, _, realm = principal.rpartition("@")
         if not user:
             user, realm = principal, ""
+        # DELEGATE when the client delegated its credentials; Kerberos over GSS has no
+        # IDENTIFY signal, so IMPERSONATE otherwise.
+        delegated = _F.delegate_to_peer in self._ctx.actual_flags
+        try:
+            served = str(self._ctx.target_name).rstrip("\x00") or None
+        except GSSError:
+            served = None
         return ClientIdentity(principal=principal, user=user, domain=realm,
-                              auth_type=self.auth_type, auth_level=self.auth_level)
+                              auth_type=self.auth_type, auth_level=self.auth_level,
+                              impersonation_level=4 if delegated else 3,
+                              server_principal=served)
 
     @property
     def peer_principal(self) -> str:
@@ -303,13 +315,18 @@ class Kerberos(Credentials):
 
     def client_context(self, level: int, context_id: int, target: str | None
                        ) -> SecurityContext:
+        return self.client_context_ex(level, context_id, target, 3)
+
+    def client_context_ex(self, level: int, context_id: int, target: str | None,
+                          imp_level: int) -> SecurityContext:
         creds = self.credentials()
         realm = self.realm or (self.principal.rpartition("@")[2] if self.principal else None)
         try:
             return KerberosContext(usage="initiate", creds=creds, mech=self._mech,
                                    auth_type=self.auth_type, level=level, context_id=context_id,
                                    target=_target_name(self.server_principal(target),
-                                                       realm or None))
+                                                       realm or None),
+                                   delegate=imp_level >= 4)
         except GSSError as exc:
             raise _security_error("starting the context", exc) from exc
 

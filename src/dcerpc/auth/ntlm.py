@@ -118,6 +118,25 @@ class NTLM(Credentials):
         return SpnegoClientContext(self.auth_type, "ntlm", self.principal(), self.password,
                                    level, context_id, target)
 
+    def client_context_ex(self, level: int, context_id: int, target: str | None,
+                          imp_level: int) -> SecurityContext:
+        return SpnegoClientContext(self.auth_type, "ntlm", self.principal(), self.password,
+                                   level, context_id, target, imp_level)
+
+
+_IMP_LEVEL_IDENTIFY = 2
+
+
+def _spn_parts(target: str | None) -> tuple[str, str]:
+    """``(service, host)`` for pyspnego's SPN (MsvAvTargetName ``service/host``): a
+    principal name ``service/host[@REALM]`` as given, else ``host/<host of the binding>``
+    (the binding's network address, without a ``:port``)."""
+    if target and "/" in target:
+        service, _, host = target.partition("/")
+        return service or "host", host.partition("@")[0] or "unspecified"
+    host = (target or "unspecified").partition(":")[0]
+    return "host", host or "unspecified"
+
 
 def _spnego_error(exc: Exception) -> SecurityError:
     return SecurityError(f"security package error: {exc}")
@@ -127,16 +146,25 @@ class SpnegoClientContext(SecurityContext):
     """A client context driven by pyspnego (NTLM, or SPNEGO wrapping NTLM)."""
 
     def __init__(self, auth_type: int, protocol: str, username: str, password: str,
-                 level: int, context_id: int, target: str | None) -> None:
+                 level: int, context_id: int, target: str | None,
+                 imp_level: int = 3) -> None:
         self.auth_type = auth_type
         self.auth_level = level
         self.auth_context_id = context_id
         self.complete = False
-        host, _, _ = (target or "unspecified").partition(":")
+        service, host = _spn_parts(target)
         options = spnego.NegotiateOptions.use_negotiate if protocol == "negotiate" \
             else spnego.NegotiateOptions.none
-        self._ctx: Any = spnego.client(username, password, hostname=host or "unspecified",
-                                       service="host", protocol=protocol, options=options)
+        self._ctx: Any = spnego.client(username, password, hostname=host, service=service,
+                                       protocol=protocol, options=options)
+        # [MS-NLMP] 2.2.2.5 NTLMSSP_NEGOTIATE_IDENTIFY: the server may identify the
+        # client but not impersonate it (RPC_C_IMP_LEVEL_IDENTIFY).  pyspnego maps no
+        # ContextReq onto it, so the flag is added to the NTLM proxy's own request flags,
+        # which it sends in NEGOTIATE and AUTHENTICATE.  Over SPNEGO the NTLM proxy is
+        # made later, inside pyspnego: the level is not carried there.
+        if (imp_level == _IMP_LEVEL_IDENTIFY and protocol == "ntlm"
+                and hasattr(self._ctx, "_context_req")):
+            self._ctx._context_req |= NegotiateFlags.identity
 
     def step(self, in_token: bytes | None) -> bytes | None:
         try:
@@ -299,7 +327,10 @@ class NtlmServerContext(SecurityContext):
             expected = hmac_md5(key, self._negotiate + (self._challenge or b"") + zeroed)
             if len(mic) != 16 or expected != mic:
                 raise SecurityError("NTLM: bad MIC in AUTHENTICATE")
-        self._finish(flags, key, user, domain)
+        # [MS-NLMP] 2.2.2.1: MsvAvTargetName is the SPN the client addressed the server
+        # by — what RpcServerInqCallAttributes reports as ServerPrincipalName.
+        target = blob.av_pairs.get(AvId.target_name)
+        self._finish(flags, key, user, domain, str(target) if target else None)
 
     def _anonymous(self, flags: int, msg: Authenticate) -> None:
         if not self.acceptor.allow_anonymous:
@@ -308,12 +339,16 @@ class NtlmServerContext(SecurityContext):
         key = exported_session_key(flags, bytes(16), msg.encrypted_random_session_key)
         self._finish(flags, key, "", "")
 
-    def _finish(self, flags: int, key: bytes, user: str, domain: str) -> None:
+    def _finish(self, flags: int, key: bytes, user: str, domain: str,
+                target: str | None = None) -> None:
         self.session_key = key
         self.session = NtlmSession(flags, key, initiator=False)
         principal = f"{domain}\\{user}" if domain else user
+        # [MS-NLMP] 2.2.2.5 NTLMSSP_NEGOTIATE_IDENTIFY: the client allows the server to
+        # identify it only (RPC_C_IMP_LEVEL_IDENTIFY); without it, impersonation.
+        level = 2 if flags & NegotiateFlags.identity else 3
         self._identity = ClientIdentity(principal, user, domain, self.auth_type,
-                                        self.auth_level)
+                                        self.auth_level, level, target)
         self.complete = True
 
     def signature_size(self) -> int:

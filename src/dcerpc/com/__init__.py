@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import guids, hresult
 from .activate import CoCreateInstance, CoCreateInstanceEx, CoGetClassObject
 from .callobj import CallFactory, ClientCallObject
+from .cancellation import CoDisableCancellation, CoEnableCancellation
 from .client import ComPtr, register_interface, unmarshal
 from .exporter import Exporter
 from .guids import GUID, IID_IClassFactory, IID_IUnknown
@@ -22,9 +23,11 @@ from .hresult import E_FAIL, E_NOINTERFACE, FAILED, S_OK, SUCCEEDED, COMError
 from .inproc import InprocPtr, inproc, register_class
 from .local import close_local_exporter, set_local_exporter
 from .security import (
+    SOLE_AUTHENTICATION_INFO,
     Blanket,
     CoGetCallContext,
     CoImpersonateClient,
+    CoInitializeSecurity,
     CoRevertToSelf,
     CoSetProxyBlanket,
     IID_IClientSecurity,
@@ -50,6 +53,7 @@ __all__ = [
     "E_NOINTERFACE",
     "FAILED",
     "GUID",
+    "SOLE_AUTHENTICATION_INFO",
     "SUCCEEDED",
     "S_OK",
     "Blanket",
@@ -59,9 +63,12 @@ __all__ = [
     "ClientCallObject",
     "CoCreateInstance",
     "CoCreateInstanceEx",
+    "CoDisableCancellation",
+    "CoEnableCancellation",
     "CoGetCallContext",
     "CoGetClassObject",
     "CoImpersonateClient",
+    "CoInitializeSecurity",
     "CoRevertToSelf",
     "CoSetProxyBlanket",
     "CoWaitForMultipleHandles",

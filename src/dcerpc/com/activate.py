@@ -44,7 +44,7 @@ def activation_proxies(code: int, out: Any, pairs: list[tuple[uuid.UUID, Any]], 
         reply = decode_reply_blob(bytes(out.abData))
     except NdrError as exc:
         raise COMError(hr.E_UNEXPECTED, f"bad activation reply: {exc}") from None
-    blanket = blanket if blanket is not None else Blanket()
+    blanket = blanket if blanket is not None else Blanket.default()
     if reply.authn_hint > blanket.AuthnLevel:
         if blanket.AuthInfo is None:
             raise COMError(hr.E_ACCESSDENIED, f"the server wants authentication level "

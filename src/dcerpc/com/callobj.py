@@ -37,6 +37,7 @@ from ..idl._async import async_interface
 from ..ndr import types as t
 from . import hresult as hr
 from ._marshal import op_shape
+from .cancellation import cancellation_enabled
 from .guids import GUID, IID_ICallFactory, IID_ICancelMethodCalls, IID_ISynchronize, IID_IUnknown
 from .hresult import COMError
 from .security import Blanket, IID_IClientSecurity
@@ -99,11 +100,13 @@ class CallFactory:
 
 
 class _Phase:
-    __slots__ = ("call", "deadline", "ins", "name", "shape")
+    __slots__ = ("call", "cancellable", "deadline", "ins", "name", "shape")
 
     def __init__(self, name: str, shape: Any, ins: list[Any], call: Any) -> None:
         self.name, self.shape, self.ins, self.call = name, shape, ins, call
         self.deadline: float | None = None
+        # T73: decided by the beginning thread's CoDisableCancellation state at Begin_
+        self.cancellable = cancellation_enabled()
 
 
 class ClientCallObject:
@@ -294,13 +297,16 @@ class ClientCallObject:
     def Cancel(self, ulSeconds: int) -> int:
         """S_OK (a cancel was requested: co_cancel goes out), RPC_E_CALL_CANCELED when it
         already was (§7 C3), RPC_E_CALL_COMPLETE with no call or a call already done (its
-        Finish_ then returns the real result)."""
+        Finish_ then returns the real result), CO_E_CANCEL_DISABLED when ``Begin_`` ran on
+        a thread with cancellation disabled (:mod:`.cancellation`, T73)."""
         with self._lock:
             phase = self._phase
             if self._state == _CANCELED:
                 return hr.RPC_E_CALL_CANCELED
             if self._state == _IDLE or phase is None or phase.call.done():
                 return hr.RPC_E_CALL_COMPLETE
+            if not phase.cancellable:
+                return hr.CO_E_CANCEL_DISABLED  # F64, T73: the call goes on normally
             self._state = _CANCELED
             secs = int(ulSeconds) & 0xFFFFFFFF
             phase.deadline = None if secs == INFINITE else time.monotonic() + secs

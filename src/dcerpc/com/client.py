@@ -211,7 +211,7 @@ class ComPtr:
         self._local = 1
         self._sync: SyncProxy | None = None
         self._methods: dict[str, _Method] = {}
-        self._blanket = Blanket()
+        self._blanket = Blanket.default()
         self._old_syncs: list[SyncProxy] = []  # of earlier blankets, closed at Release
 
     # -- IClientSecurity (F66) ----------------------------------------------------------------

@@ -19,6 +19,7 @@ the runtime reverts at the end of the call.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,9 +41,13 @@ __all__ = [
     "RPC_C_AUTHZ_NONE",
     "RPC_E_CALL_COMPLETE",
     "RPC_E_NO_CONTEXT",
+    "RPC_E_TOO_LATE",
+    "SOLE_AUTHENTICATION_INFO",
     "Blanket",
     "CoGetCallContext",
     "CoImpersonateClient",
+    "CoInitializeSecurity",
+    "CoQueryClientBlanket",
     "CoRevertToSelf",
     "CoSetProxyBlanket",
     "IID_IClientSecurity",
@@ -72,6 +77,7 @@ EOAC_DEFAULT = 0x800
 #: winerror.h: the call context cannot be used after the call completed / outside a call.
 RPC_E_CALL_COMPLETE = 0x80010117
 RPC_E_NO_CONTEXT = 0x8001011E
+RPC_E_TOO_LATE = 0x80010119
 
 IID_IClientSecurity = GUID("0000013D-0000-0000-C000-000000000046")
 IID_IServerSecurity = GUID("0000013E-0000-0000-C000-000000000046")
@@ -85,7 +91,9 @@ class Blanket:
 
     The defaults are what COM uses when CoInitializeSecurity was not called (F66): no
     authentication service, impersonation level IDENTIFY; ``AuthnLevel`` 1 (NONE) here
-    because without credentials there is nothing to authenticate with.
+    because without credentials there is nothing to authenticate with (with credentials
+    and no level, :meth:`for_credentials` gives PKT_INTEGRITY, not F66's CONNECT, unless
+    CoInitializeSecurity set a level).
     """
 
     AuthnSvc: int = RPC_C_AUTHN_NONE
@@ -104,7 +112,12 @@ class Blanket:
         """``auth=``/``level=`` for the connections of calls made under this blanket."""
         if self.AuthInfo is None or self.AuthnLevel <= 1:
             return {}
-        return {"auth": self.AuthInfo, "level": self.AuthnLevel}
+        from ..auth._qos import with_qos
+
+        # ImpLevel and ServerPrincName travel in the security package's tokens
+        # (NTLMSSP_NEGOTIATE_IDENTIFY, Kerberos delegation, the SPN): see auth._qos.
+        return {"auth": with_qos(self.AuthInfo, self.ImpLevel, self.ServerPrincName),
+                "level": self.AuthnLevel}
 
     def key(self) -> tuple[int, int]:
         """Identifies the connections this blanket needs (credentials, level)."""
@@ -112,16 +125,32 @@ class Blanket:
         return (id(opts["auth"]), opts["level"]) if opts else (0, 1)
 
     @classmethod
+    def default(cls) -> Blanket:
+        """The blanket of a new proxy: CoInitializeSecurity's, else the F66 defaults."""
+        got = _process_blanket
+        return got if got is not None else cls()
+
+    @classmethod
     def for_credentials(cls, auth: Any, level: int | str | None) -> Blanket:
+        """The blanket of ``CoCreateInstanceEx(auth=, level=)``: the process default
+        (:func:`CoInitializeSecurity`) fills in what is not given."""
+        base = cls.default()
         if auth is None:
             if level not in (None, 1, "none"):
                 raise ValueError("level= needs auth= credentials")
-            return cls()
+            return base
         from ..auth.base import normalize_level
 
-        n = normalize_level(level)
-        return cls(AuthnSvc=int(auth.auth_type), AuthnLevel=n, AuthInfo=auth,
-                   Capabilities=EOAC_NONE) if n > 1 else cls()
+        if level is None and _process_level is not None:
+            n = _process_level
+        else:
+            # Deviation from F66 (CONNECT): the runtime's default for explicit credentials
+            # is PKT_INTEGRITY (auth.normalize_level), so that ``auth=`` alone passes a
+            # server whose minimum is integrity, as before CoInitializeSecurity existed.
+            n = normalize_level(level)
+        return replace(base, AuthnSvc=int(auth.auth_type), AuthnLevel=n, AuthInfo=auth) \
+            if n > 1 else replace(base, AuthnSvc=RPC_C_AUTHN_NONE, AuthnLevel=1,
+                                  AuthInfo=None)
 
     def set(self, AuthnSvc: Any = _DEFAULT, AuthzSvc: Any = _DEFAULT,
             ServerPrincName: Any = _DEFAULT, AuthnLevel: Any = _DEFAULT,
@@ -166,6 +195,79 @@ class Blanket:
         return b
 
 
+# ------------------------------------------------------------------ CoInitializeSecurity
+#: Set once by CoInitializeSecurity (a single assignment each: atomic under the GIL).
+_process_blanket: Blanket | None = None
+#: The authentication level CoInitializeSecurity asked for (also when there are no
+#: default credentials to apply it with: then it is the level of ``auth=`` activations).
+_process_level: int | None = None
+_initialized = False
+_init_lock = threading.Lock()
+
+
+@dataclass
+class SOLE_AUTHENTICATION_INFO:
+    """One entry of CoInitializeSecurity's ``pAuthList`` (objidl.h): the credentials
+    (``pAuthInfo``, client credentials such as :class:`dcerpc.auth.NTLM`) to use for
+    ``dwAuthnSvc``."""
+
+    dwAuthnSvc: int
+    dwAuthzSvc: int = RPC_C_AUTHZ_NONE
+    pAuthInfo: Any = None
+
+
+def CoInitializeSecurity(pSecDesc: Any = None, cAuthSvc: int = -1, asAuthSvc: Any = None,
+                         pReserved1: Any = None,
+                         dwAuthnLevel: int = RPC_C_AUTHN_LEVEL_DEFAULT,
+                         dwImpLevel: int = _imp.RPC_C_IMP_LEVEL_IDENTIFY,
+                         pAuthList: Any = None, dwCapabilities: int = EOAC_NONE,
+                         pReserved3: Any = None) -> int:
+    """Set the process-wide security defaults for proxies made afterwards; S_OK once,
+    RPC_E_TOO_LATE (0x80010119) on every later call, as on Windows.
+
+    Client side only: ``dwAuthnLevel`` (DEFAULT = CONNECT), ``dwImpLevel`` (DEFAULT =
+    IDENTIFY), ``pAuthList`` (a list of :class:`SOLE_AUTHENTICATION_INFO` or of
+    credentials; the first is the default ``AuthInfo``) and ``dwCapabilities`` become the
+    blanket of new proxies (activation without ``auth=`` uses the default credentials;
+    with ``auth=`` but no ``level=`` the level is ``dwAuthnLevel``).  Without default
+    credentials there is no process identity to authenticate with: new proxies stay
+    unauthenticated.  ``pSecDesc``, ``cAuthSvc``/``asAuthSvc`` (what a *server* accepts;
+    see ``ComServer(auth=, min_level=)``) are accepted and ignored.  Bad values:
+    COMError E_INVALIDARG.
+    """
+    global _process_blanket, _process_level, _initialized
+    level = 2 if dwAuthnLevel == RPC_C_AUTHN_LEVEL_DEFAULT else int(dwAuthnLevel)
+    imp_level = _imp.RPC_C_IMP_LEVEL_IDENTIFY if dwImpLevel == RPC_C_IMP_LEVEL_DEFAULT \
+        else int(dwImpLevel)
+    if not 1 <= level <= 6 or not 1 <= imp_level <= 4:
+        raise COMError(hr.E_INVALIDARG, "authentication level 0..6, impersonation 0..4")
+    creds = None
+    for entry in pAuthList or []:
+        creds = entry.pAuthInfo if isinstance(entry, SOLE_AUTHENTICATION_INFO) else entry
+        if creds is not None:
+            break
+    if creds is not None and not hasattr(creds, "client_context"):
+        raise COMError(hr.E_INVALIDARG, "pAuthList entries must be client credentials")
+    if creds is not None and dwCapabilities & (EOAC_STATIC_CLOAKING | EOAC_DYNAMIC_CLOAKING):
+        raise COMError(hr.E_INVALIDARG, "pAuthList cannot be combined with cloaking")
+    with _init_lock:
+        if _initialized:
+            return RPC_E_TOO_LATE
+        blanket = Blanket(ImpLevel=imp_level, Capabilities=int(dwCapabilities))
+        if creds is not None and level > 1:
+            blanket = replace(blanket, AuthnSvc=int(creds.auth_type), AuthnLevel=level,
+                              AuthInfo=creds)
+        _process_blanket, _process_level, _initialized = blanket, level, True
+    return hr.S_OK
+
+
+def _reset_process_security() -> None:
+    """Forget CoInitializeSecurity (for tests: a process calls it once)."""
+    global _process_blanket, _process_level, _initialized
+    with _init_lock:
+        _process_blanket, _process_level, _initialized = None, None, False
+
+
 def CoSetProxyBlanket(proxy: Any, AuthnSvc: Any = _DEFAULT, AuthzSvc: Any = _DEFAULT,
                       ServerPrincName: Any = _DEFAULT, AuthnLevel: Any = _DEFAULT,
                       ImpLevel: Any = _DEFAULT, AuthInfo: Any = _DEFAULT,
@@ -190,7 +292,8 @@ class ServerSecurity:
         if info is None:
             return (RPC_C_AUTHN_NONE, RPC_C_AUTHZ_NONE, None, 1,
                     _imp.RPC_C_IMP_LEVEL_ANONYMOUS, None, EOAC_NONE)
-        return (int(info.auth_type), RPC_C_AUTHZ_NONE, None, int(info.auth_level),
+        return (int(info.auth_type), RPC_C_AUTHZ_NONE,
+                getattr(info, "server_principal", None), int(info.auth_level),
                 int(info.impersonation_level), info.principal, EOAC_NONE)
 
     def ImpersonateClient(self) -> int:
@@ -227,6 +330,12 @@ def CoGetCallContext(riid: Any = IID_IServerSecurity) -> ServerSecurity:
         return ServerSecurity(current_call())
     except RpcError:
         raise COMError(RPC_E_NO_CONTEXT, "not inside a COM call") from None
+
+
+def CoQueryClientBlanket() -> tuple[int, int, str | None, int, int, str | None, int]:
+    """``CoGetCallContext(IID_IServerSecurity).QueryBlanket()``: (AuthnSvc, AuthzSvc,
+    ServerPrincName, AuthnLevel, ImpLevel, Privs, Capabilities) of the caller."""
+    return CoGetCallContext().QueryBlanket()
 
 
 def CoImpersonateClient() -> int:

@@ -338,3 +338,9 @@ from dcerpc.win32 import _impersonate  # noqa: E402
 from dcerpc.win32._impersonate import *  # noqa: E402, F403
 
 __all__ += _impersonate.__all__
+
+# The caller's attributes from any thread (RpcServerInqCallAttributes, F69, T80).
+from dcerpc.win32 import _callattrs  # noqa: E402
+from dcerpc.win32._callattrs import *  # noqa: E402, F403
+
+__all__ += _callattrs.__all__

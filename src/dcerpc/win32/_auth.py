@@ -10,8 +10,10 @@ Deviations from Win32:
 * ``RPC_C_AUTHN_DEFAULT`` means NTLM, ``RPC_C_AUTHN_LEVEL_DEFAULT`` means CONNECT (the
   Windows defaults for these services).
 * Changing the authentication of a binding closes the connections it holds: set it
-  before making calls, as MSDN advises. ``SecurityQos`` is accepted and kept (its
-  impersonation settings are not acted on yet).
+  before making calls, as MSDN advises. ``SecurityQos.ImpersonationType`` reaches the
+  server (NTLM: IDENTIFY as NTLMSSP_NEGOTIATE_IDENTIFY; Kerberos: DELEGATE as a
+  delegated ticket); its other members are kept only.  ``ServerPrincName`` is the
+  Kerberos target and NTLM's MsvAvTargetName.
 """
 
 from __future__ import annotations
@@ -109,7 +111,12 @@ def RpcBindingSetAuthInfoEx(Binding: Any, ServerPrincName: str | None, AuthnLeve
         made = _credentials(service, ServerPrincName, AuthIdentity)
         if isinstance(made, int):
             return made
-        creds = made
+        from ..auth._qos import with_qos
+
+        # The QOS's impersonation level and the principal name travel in the package's
+        # tokens (NTLMSSP_NEGOTIATE_IDENTIFY / MsvAvTargetName, Kerberos delegation).
+        imp_level = SecurityQos.ImpersonationType if SecurityQos is not None else 3
+        creds = with_qos(made, imp_level, ServerPrincName)
     Binding.close()  # connections authenticate at bind: drop the ones made so far
     options = {k: v for k, v in Binding.options.items() if k not in ("auth", "level")}
     if creds is not None:

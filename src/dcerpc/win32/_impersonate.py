@@ -19,8 +19,8 @@ Statuses:
 Deviations: the impersonation changes no OS token (see
 ``dcerpc.auth.set_os_identity_mapper``); ``RpcBindingInqAuthClient``'s ``Privs`` is the
 caller's principal name (AuthzSvc RPC_C_AUTHZ_NONE, as Windows reports for NTLM and
-Kerberos) and ``ServerPrincName`` is None (the server's own principal is not tracked per
-call).
+Kerberos) and ``ServerPrincName`` is the name the client addressed the server by when its
+package carries one (NTLM's MsvAvTargetName, the Kerberos service principal), else None.
 """
 
 from __future__ import annotations
@@ -111,5 +111,5 @@ def RpcBindingInqAuthClient(ClientBinding: Any = None
     identity = _imp.caller_identity(call)
     if identity is None:
         return (st.RPC_S_BINDING_HAS_NO_AUTH, *none)
-    return (st.RPC_S_OK, identity.principal, None, int(identity.auth_level),
-            int(identity.auth_type), RPC_C_AUTHZ_NONE)
+    return (st.RPC_S_OK, identity.principal, getattr(identity, "server_principal", None),
+            int(identity.auth_level), int(identity.auth_type), RPC_C_AUTHZ_NONE)
