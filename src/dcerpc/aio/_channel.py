@@ -56,6 +56,8 @@ class Channel:
         self.refs = 0
         self._open_lock = asyncio.Lock()
         self._room = asyncio.Event()
+        #: acquire() calls waiting on _room: a call that ends sets it only for them
+        self._room_waiters = 0
         #: (syntax, connection, p_cont_id) of the last call (see acquire_now)
         self._fast: tuple[SyntaxId, ClientProtocol, int] | None = None
 
@@ -119,7 +121,11 @@ class Channel:
                     return proto, proto.contexts[syntax]
                 return proto, await proto.alter_context(syntax)
             self._room.clear()
-            await self._room.wait()
+            self._room_waiters += 1
+            try:
+                await self._room.wait()
+            finally:
+                self._room_waiters -= 1
 
     async def _open(self, syntax: SyntaxId) -> tuple[ClientProtocol, int]:
         security = self.key.security
@@ -152,7 +158,8 @@ class Channel:
         return proto, proto.settle_bind(ev)
 
     def _on_idle(self, proto: ClientProtocol) -> None:
-        self._room.set()
+        if self._room_waiters:  # else nobody waits: acquire() clears it before waiting
+            self._room.set()
 
     def close(self) -> None:
         conns, self.conns = self.conns, []

@@ -233,7 +233,11 @@ class ClientProtocol(asyncio.Protocol):
                     call.set_result(codec.decode_response(ev.stub))
                 except NdrError as exc:
                     call.set_exception(exc)
-                self._call_ended()
+                # _call_ended() inline: once per reply
+                if self.draining and not self.calls:
+                    self.close()
+                if self._on_idle is not None:
+                    self._on_idle(self)
         elif isinstance(ev, FaultReceived):
             if ev.association:
                 neg = self._negotiation

@@ -376,6 +376,8 @@ class AsyncProxy:
             except KeyError:
                 raise AttributeError(f"{self.spec.name} has no operation {name!r}") from None
             method = self._methods[name] = _AsyncMethod(self, op)
+        # found by ordinary attribute lookup from now on (this runs once per call else)
+        self.__dict__[name] = method
         return method
 
     async def connect(self) -> AsyncProxy:

@@ -514,7 +514,7 @@ class ClientConnection(ConnectionBase):
                 raise FragmentLimitError(
                     f"reassembled stub exceeds the limit of {limit} octets")
             del self._calls[call_id]
-            self._emit(ResponseReceived(call_id, p_cont_id, stub, cancel_count))
+            self._events.append(ResponseReceived(call_id, p_cont_id, stub, cancel_count))
             return
         if flags & _FIRST:
             if call.stub is not None:
