@@ -24,6 +24,7 @@ from ..errors import (
     SecurityError,
 )
 from ..ndr import OperationCodec
+from ..protocol._fragments import ReassemblyBuffer
 from ..protocol._streaming import ResponseData
 from ..protocol.connection import ClientConnection, ConnectionConfig
 from ..protocol.constants import SyntaxId
@@ -61,6 +62,9 @@ class ClientProtocol(asyncio.Protocol):
                  ) -> None:
         self.loop = asyncio.get_running_loop()
         self.conn = ClientConnection(config, auth=auth)
+        # _handle decodes each reply's stub before _process asks for the next event:
+        # large stubs may be reassembled into one reused buffer.
+        self.conn.stub_buffer = ReassemblyBuffer()
         self.transport: asyncio.Transport | None = None
         self.calls: dict[int, tuple[ClientCall, OperationCodec]] = {}
         #: accepted presentation contexts by abstract syntax, and refused ones

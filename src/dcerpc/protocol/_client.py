@@ -532,7 +532,9 @@ class ClientConnection(ConnectionBase):
             call.stub.append(memoryview(raw)[24:])
         if flags & _LAST:
             del self._calls[call_id]
-            self._emit(ResponseReceived(call_id, p_cont_id, call.stub.take(), cancel_count))
+            self._emit(ResponseReceived(call_id, p_cont_id,
+                                        call.stub.take(self.stub_buffer if self.auth is None
+                                                       else None), cancel_count))
 
     def _on_fault(self, pdu: Fault) -> None:
         if self.state is _S.BINDING:
