@@ -91,9 +91,14 @@ class Channel:
                 if p is not None:
                     self._fast = (syntax, proto, p)
             if p is not None and (proto._bound_ok or proto.usable()) and not proto.dead \
-                    and not proto.draining and proto.in_flight < (
-                        self.key.config.max_concurrent_calls if proto.conn.conc_mpx else 1):
-                return proto, p
+                    and not proto.draining:
+                conn = proto.conn
+                streams = conn._streaming  # proto.in_flight inline
+                in_flight = len(proto.calls) if streams is None or not streams.sending \
+                    else 1 << 30
+                if in_flight < (self.key.config.max_concurrent_calls if conn.conc_mpx
+                                else 1):
+                    return proto, p
         proto = self._pick(syntax)
         if proto is not None and not proto.dead:
             p = proto.contexts.get(syntax)

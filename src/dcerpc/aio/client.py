@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncProxy", "ClientOptions", "connect", "invoke", "resolve_spec"]
 
 _PENDING = CallState.PENDING
+_COMPLETE = CallState.COMPLETE
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -280,6 +281,8 @@ class _AsyncMethod:
             except asyncio.CancelledError:
                 _cancel_on_wire(proto, call)
                 raise
+        if call.exception is None and call.state is _COMPLETE:  # outcome() inline
+            return call.result
         return call.outcome()
 
     def start(self, *args: Any, deadline: float | None = None,

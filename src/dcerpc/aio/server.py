@@ -352,7 +352,7 @@ class Server(Lifecycle):
             return
         method = prepared.method
         fut: asyncio.Future[Any]
-        if prepared.operation.is_async:
+        if prepared.operation.attrs.get("async"):  # Operation.is_async, inline
             fut = self._lanes.submit(proto, lambda: self._start_async_op(proto, call, prepared))
         elif _is_async(method):
             # Run the manager eagerly (no Task unless it suspends, see aio/_eager.py);

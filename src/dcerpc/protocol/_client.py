@@ -214,7 +214,11 @@ class ClientConnection(ConnectionBase):
                 and len(calls) < self.config.max_concurrent_calls):
             # The small unauthenticated call, all checks above passed: one fragment
             # (FIRST|LAST, C706 §12.6.4.9), header packed straight into the output.
-            call_id = self._new_call_id()
+            call_id = self._next_call_id  # _new_call_id()'s usual case inline
+            if call_id in calls:
+                call_id = self._new_call_id()
+            else:
+                self._next_call_id = (call_id % 0xFFFFFFFF) + 1  # never 0
             total = len(stub)
             try:
                 header = REQUEST_HEADER.pack(5, 0, _REQUEST, _FIRST | _LAST, _DREP_LE,

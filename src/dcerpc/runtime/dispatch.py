@@ -51,7 +51,7 @@ from ..errors import NdrError, RpcError
 from ..ndr import ContextHandleValue, OperationCodec, operation_codec
 from ..ndr import types as t
 from .contexts import ContextHandleTable
-from .registry import RegisteredInterface
+from .registry import NIL_UUID, RegisteredInterface
 
 __all__ = ["Dispatcher", "PreparedCall", "fault_status"]
 
@@ -163,7 +163,11 @@ class Dispatcher:
         op = entry.by_opnum.get(opnum)
         if op is None:
             raise RpcError(f"{entry.spec.name} has no opnum {opnum}", st.nca_s_op_rng_error)
-        impl = entry.manager(object_uuid)
+        managers = entry.managers  # entry.manager() inline: once per call
+        if object_uuid is not None and object_uuid in managers:
+            impl = managers[object_uuid]
+        else:
+            impl = managers.get(NIL_UUID)
         if impl is None:
             raise RpcError(f"no manager of {entry.spec.name} for object {object_uuid}",
                            st.nca_s_unk_if)
@@ -171,7 +175,8 @@ class Dispatcher:
         if method is None:
             raise RpcError(f"{type(impl).__name__} does not implement {op.name}",
                            st.nca_s_op_rng_error)
-        plan = self._plan_of(op)
+        hit = self._plans.get(id(op))  # _plan_of() inline
+        plan = hit[1] if hit is not None and hit[0] is op else self._plan_of(op)
         args = None
         dreq = plan.dreq
         if dreq is not None and little_endian and type(stub) is bytes:
