@@ -65,7 +65,7 @@ from ..auth.base import normalize_level
 from ..errors import RpcError
 from ..ndr.types import Interface
 from ..protocol._config import runtime_config
-from ..protocol.connection import AssociationGroups, ConnectionConfig
+from ..protocol.connection import AssociationGroups, ConnectionConfig, ConnectionState
 from ..protocol.events import RequestReceived
 from ..runtime.binding import NCACN_IP_TCP, NCALRPC, StringBinding
 from ..runtime.contexts import ContextHandleTable, OpenHandle, rundown_callable
@@ -354,7 +354,8 @@ class Server(Lifecycle):
         fut: asyncio.Future[Any]
         if prepared.operation.attrs.get("async"):  # Operation.is_async, inline
             fut = self._lanes.submit(proto, lambda: self._start_async_op(proto, call, prepared))
-        elif _is_async(method):
+        elif _ASYNC.get(getattr(method, "__func__", None)) or _is_async(method):
+            # (_is_async() looked up inline first: once per call.)
             # Run the manager eagerly (no Task unless it suspends, see aio/_eager.py);
             # it answers the call itself when it returns, in its own copy of the
             # context, where _serve_async sets current_call(). The call is registered
@@ -499,7 +500,7 @@ class Server(Lifecycle):
                     proto.calls.pop(call.call_id, None)
                     conn = proto.conn
                     if call.extra.get("maybe") or call._orphaned or conn is None \
-                            or conn.closed:
+                            or (conn.state is not _BOUND and conn.closed):
                         return
                     conn.send_response(call.call_id, memoryview(stub).toreadonly()
                                        if len(stub) > _VIEW_ABOVE else stub)
@@ -585,6 +586,7 @@ class Server(Lifecycle):
         fut.add_done_callback(_log_rundown_error)
 
 
+_BOUND = ConnectionState.BOUND
 #: Response stubs above this size are handed to the core as a read-only view.
 _VIEW_ABOVE = 4096
 #: Result types that are never awaitable (spares an inspect call on the hot path).

@@ -487,6 +487,19 @@ class ClientConnection(ConnectionBase):
             return False
         (_v, _m, _t, flags, _drep, _f, _a, call_id, alloc_hint, p_cont_id, cancel_count,
          _reserved) = RESPONSE_HEADER.unpack_from(raw)
+        if flags & _FIRST and flags & _LAST and self.state is _S.BOUND \
+                and self._streaming is None:
+            # A whole reply in one fragment: when every check of _on_response_fields
+            # passes, emit it here (the small call's path); anything else, errors
+            # included, takes the general way below.
+            call = self._calls.get(call_id)
+            limit = self.config.max_stub_size
+            if call is not None and call.stub is None and alloc_hint <= limit \
+                    and len(raw) - 24 <= limit:
+                del self._calls[call_id]
+                self._events.append(ResponseReceived(call_id, p_cont_id, raw[24:],
+                                                     cancel_count))
+                return True
         self._on_response_fields(call_id, flags, alloc_hint, p_cont_id, cancel_count, raw,
                                  None)
         return True
