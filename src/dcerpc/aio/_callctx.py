@@ -217,14 +217,15 @@ class CallContext:
     connection from an orphaned call).
     """
 
-    __slots__ = ("__weakref__", "_ended", "_orphaned", "assoc_group_id", "auth_info", "call_id",
-                 "cancelled", "client_address", "extra", "interface", "link", "local_identity",
-                 "object_uuid", "operation", "peer_credentials", "protseq")
+    __slots__ = ("__weakref__", "_cancel", "_ended", "_loop", "_orphaned", "assoc_group_id",
+                 "auth_info", "call_id", "client_address", "extra", "interface", "link",
+                 "local_identity", "object_uuid", "operation", "peer_credentials", "protseq")
 
     def __init__(self, client_address: Any, protseq: str, object_uuid: uuid.UUID | None,
                  interface: Interface, operation: Operation, call_id: int,
-                 assoc_group_id: int, cancelled: CancelSignal, auth_info: Any = None,
-                 orphaned: bool = False, extra: dict[str, Any] | None = None) -> None:
+                 assoc_group_id: int, cancelled: CancelSignal | None, auth_info: Any = None,
+                 orphaned: bool = False, extra: dict[str, Any] | None = None, *,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.client_address = client_address
         self.protseq = protseq
         self.object_uuid = object_uuid
@@ -232,7 +233,10 @@ class CallContext:
         self.operation = operation
         self.call_id = call_id
         self.assoc_group_id = assoc_group_id
-        self.cancelled = cancelled
+        # The CancelSignal is made on first use (``loop`` is then its loop): almost no
+        # call is ever cancelled, hooked or asked about it.
+        self._cancel = cancelled
+        self._loop = loop if cancelled is None else None
         self.auth_info = auth_info
         self._orphaned = orphaned
         self.extra: dict[str, Any] = {} if extra is None else extra
@@ -248,6 +252,21 @@ class CallContext:
     def __repr__(self) -> str:
         return (f"<CallContext {self.interface.name}.{self.operation.name} "
                 f"call_id={self.call_id} from {self.client_address}>")
+
+    @property
+    def cancelled(self) -> CancelSignal:
+        """The call's :class:`CancelSignal` (made here on first use)."""
+        sig = self._cancel
+        if sig is None:
+            with _EVENT_LOCK:  # a worker thread and the loop may both ask first
+                sig = self._cancel
+                if sig is None:
+                    sig = self._cancel = CancelSignal(self._loop)  # type: ignore[arg-type]
+        return sig
+
+    @cancelled.setter
+    def cancelled(self, signal: CancelSignal) -> None:
+        self._cancel = signal
 
     @property
     def orphaned(self) -> bool:
@@ -296,11 +315,13 @@ class CallContext:
     @property
     def disconnected(self) -> bool:
         """True once the client's connection went away (RpcClientDisconnect)."""
-        return self.cancelled.disconnected
+        sig = self._cancel
+        return sig is not None and sig.disconnected
 
     def test_cancel(self) -> bool:
         """True once the client sent co_cancel or orphaned the call (RpcServerTestCancel)."""
-        return self.cancelled.is_set()
+        sig = self._cancel
+        return sig is not None and sig._flag
 
     def on_cancel(self, fn: Callable[[], Any]) -> Hook:
         """Run ``fn()`` once when the client cancels this call (see the module

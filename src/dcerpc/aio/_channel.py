@@ -56,6 +56,8 @@ class Channel:
         self.refs = 0
         self._open_lock = asyncio.Lock()
         self._room = asyncio.Event()
+        #: acquire() calls waiting on _room: a call that ends sets it only for them
+        self._room_waiters = 0
         #: (syntax, connection, p_cont_id) of the last call (see acquire_now)
         self._fast: tuple[SyntaxId, ClientProtocol, int] | None = None
 
@@ -89,9 +91,14 @@ class Channel:
                 if p is not None:
                     self._fast = (syntax, proto, p)
             if p is not None and (proto._bound_ok or proto.usable()) and not proto.dead \
-                    and not proto.draining and proto.in_flight < (
-                        self.key.config.max_concurrent_calls if proto.conn.conc_mpx else 1):
-                return proto, p
+                    and not proto.draining:
+                conn = proto.conn
+                streams = conn._streaming  # proto.in_flight inline
+                in_flight = len(proto.calls) if streams is None or not streams.sending \
+                    else 1 << 30
+                if in_flight < (self.key.config.max_concurrent_calls if conn.conc_mpx
+                                else 1):
+                    return proto, p
         proto = self._pick(syntax)
         if proto is not None and not proto.dead:
             p = proto.contexts.get(syntax)
@@ -119,7 +126,11 @@ class Channel:
                     return proto, proto.contexts[syntax]
                 return proto, await proto.alter_context(syntax)
             self._room.clear()
-            await self._room.wait()
+            self._room_waiters += 1
+            try:
+                await self._room.wait()
+            finally:
+                self._room_waiters -= 1
 
     async def _open(self, syntax: SyntaxId) -> tuple[ClientProtocol, int]:
         security = self.key.security
@@ -152,7 +163,8 @@ class Channel:
         return proto, proto.settle_bind(ev)
 
     def _on_idle(self, proto: ClientProtocol) -> None:
-        self._room.set()
+        if self._room_waiters:  # else nobody waits: acquire() clears it before waiting
+            self._room.set()
 
     def close(self) -> None:
         conns, self.conns = self.conns, []

@@ -24,6 +24,7 @@ from ..errors import (
     SecurityError,
 )
 from ..ndr import OperationCodec
+from ..protocol._fragments import ReassemblyBuffer
 from ..protocol._streaming import ResponseData
 from ..protocol.connection import ClientConnection, ConnectionConfig
 from ..protocol.constants import SyntaxId
@@ -61,6 +62,9 @@ class ClientProtocol(asyncio.Protocol):
                  ) -> None:
         self.loop = asyncio.get_running_loop()
         self.conn = ClientConnection(config, auth=auth)
+        # _handle decodes each reply's stub before _process asks for the next event:
+        # large stubs may be reassembled into one reused buffer.
+        self.conn.stub_buffer = ReassemblyBuffer()
         self.transport: asyncio.Transport | None = None
         self.calls: dict[int, tuple[ClientCall, OperationCodec]] = {}
         #: accepted presentation contexts by abstract syntax, and refused ones
@@ -233,7 +237,11 @@ class ClientProtocol(asyncio.Protocol):
                     call.set_result(codec.decode_response(ev.stub))
                 except NdrError as exc:
                     call.set_exception(exc)
-                self._call_ended()
+                # _call_ended() inline: once per reply
+                if self.draining and not self.calls:
+                    self.close()
+                if self._on_idle is not None:
+                    self._on_idle(self)
         elif isinstance(ev, FaultReceived):
             if ev.association:
                 neg = self._negotiation

@@ -6,7 +6,7 @@ which is a large share of a small call's server CPU. So the coroutine is started
 in the call's own context (``coro.send(None)``, as Python 3.12's eager task factory
 does); only if it yields — it awaits something that is not ready — is the rest of it
 handed to a Task, which first waits for what the coroutine yielded and then delegates
-to it (:func:`_resume`). Behaviour is the same as a Task from the start, except that
+to it (:func:`resume_eager`). Behaviour is the same as a Task from the start, except that
 the manager's synchronous part runs within the current callback.
 """
 
@@ -18,7 +18,7 @@ import types
 from collections.abc import Coroutine, Generator
 from typing import Any
 
-__all__ = ["EAGER_DONE", "run_eager"]
+__all__ = ["EAGER_DONE", "resume_eager", "run_eager"]
 
 
 class _EagerDone:
@@ -45,11 +45,11 @@ def run_eager(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any],
         yielded = ctx.run(coro.send, None)
     except StopIteration:
         return EAGER_DONE
-    return loop.create_task(_resume(coro, yielded), context=ctx)
+    return loop.create_task(resume_eager(coro, yielded), context=ctx)
 
 
 @types.coroutine
-def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, None, Any]:
+def resume_eager(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, None, Any]:
     """``yield from coro`` for a coroutine that already made its first step and yielded
     ``yielded``: hand that to the Task first (it waits for the future, or just takes a
     turn for a bare ``yield``), then go on exactly as ``yield from`` would, forwarding

@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import RemoteProtocolError
+from ..protocol._fragments import ReassemblyBuffer
 from ..protocol._security import VerifierError
 from ..protocol._streaming import RequestData, RequestStarted
 from ..protocol.connection import ServerConnection
@@ -89,6 +90,9 @@ class ServerProtocol(asyncio.Protocol):
                                      self.server.config_for(self.sec_addr),
                                      groups=self.server.groups,
                                      acceptors=self.server.acceptors, now=self.loop.time())
+        # Server._dispatch decodes each request's stub before the pump asks for the next
+        # event: large stubs may be reassembled into one reused buffer.
+        self.conn.stub_buffer = ReassemblyBuffer()
         self.server._protocols.add(self)
         _pipe_server.attach(self)  # pipe operations stream (no-op without any)
         self._arm_timer()

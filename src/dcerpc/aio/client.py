@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncProxy", "ClientOptions", "connect", "invoke", "resolve_spec"]
 
 _PENDING = CallState.PENDING
+_COMPLETE = CallState.COMPLETE
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -233,13 +234,20 @@ def _wake(fut: asyncio.Future[Any], _call: ClientCall) -> None:
 
 
 class _AsyncMethod:
-    __slots__ = ("_codec", "_op", "_proxy", "_syntax")
+    __slots__ = ("_codec", "_ereq", "_nin", "_op", "_proxy", "_syntax")
 
     def __init__(self, proxy: AsyncProxy, op: Operation) -> None:
         self._proxy, self._op = proxy, op
         # Resolved once per (proxy, operation): the hot path below looks nothing up.
         self._codec = operation_codec(op)
         self._syntax = _syntax(proxy.spec)
+        # the generated request encoder, called directly on the hot path (any failure
+        # goes through encode_request_buf, which reports it)
+        self._nin = len(self._codec.in_params)
+        try:
+            self._ereq: Any = self._codec.generated("ereq")
+        except Exception:
+            self._ereq = None
 
     def __call__(self, *args: Any) -> Awaitable[Any]:
         options = self._proxy.options
@@ -262,7 +270,15 @@ class _AsyncMethod:
             return await proxy._invoke(self._op, args)
         proto, p_cont_id = got
         codec = self._codec
-        stub = codec.encode_request_buf(args)
+        stub = None
+        ereq = self._ereq
+        if ereq is not None and len(args) == self._nin:
+            try:
+                stub = ereq(list(args), [])
+            except Exception:
+                stub = None
+        if stub is None:
+            stub = codec.encode_request_buf(args)
         if len(stub) > _VIEW_ABOVE:
             stub = memoryview(stub).toreadonly()  # type: ignore[assignment]
         op = self._op
@@ -280,6 +296,8 @@ class _AsyncMethod:
             except asyncio.CancelledError:
                 _cancel_on_wire(proto, call)
                 raise
+        if call.exception is None and call.state is _COMPLETE:  # outcome() inline
+            return call.result
         return call.outcome()
 
     def start(self, *args: Any, deadline: float | None = None,
@@ -376,6 +394,8 @@ class AsyncProxy:
             except KeyError:
                 raise AttributeError(f"{self.spec.name} has no operation {name!r}") from None
             method = self._methods[name] = _AsyncMethod(self, op)
+        # found by ordinary attribute lookup from now on (this runs once per call else)
+        self.__dict__[name] = method
         return method
 
     async def connect(self) -> AsyncProxy:

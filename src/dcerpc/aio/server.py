@@ -59,12 +59,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import status as st
+from ..auth._impersonation import _current as _impersonating
 from ..auth._impersonation import release as release_impersonation
 from ..auth.base import normalize_level
 from ..errors import RpcError
 from ..ndr.types import Interface
 from ..protocol._config import runtime_config
-from ..protocol.connection import AssociationGroups, ConnectionConfig
+from ..protocol.connection import AssociationGroups, ConnectionConfig, ConnectionState
 from ..protocol.events import RequestReceived
 from ..runtime.binding import NCACN_IP_TCP, NCALRPC, StringBinding
 from ..runtime.contexts import ContextHandleTable, OpenHandle, rundown_callable
@@ -73,8 +74,9 @@ from ..runtime.registry import InterfaceRegistry
 from ..transport import Listener, start_listener
 from ._async_lanes import AsyncLanes
 from ._async_server import REPLY, ServerAsyncState
-from ._callctx import CallContext, CancelSignal, context_for, run_manager, set_current
-from ._eager import EAGER_DONE, run_eager
+from ._callctx import CallContext, context_for, run_manager
+from ._callctx import _current as _current_call
+from ._eager import EAGER_DONE, resume_eager
 from ._lifecycle import Lifecycle
 from ._server_proto import ServerProtocol
 
@@ -183,7 +185,7 @@ class Server(Lifecycle):
         """The :class:`CallContext` of a call arriving on ``proto`` (every dispatch path
         builds it here, so each carries the caller's identity)."""
         call = CallContext(proto.peer, proto.protseq, object_uuid, spec, operation, call_id,
-                           proto.group, CancelSignal(proto.loop))
+                           proto.group, None, loop=proto.loop)
         if security is not None:
             call.auth_info = security.identity()
         if proto.peer_credentials is not None:
@@ -229,8 +231,9 @@ class Server(Lifecycle):
         if not self._endpoints:
             raise RpcError("no endpoint: call listen() first", st.RPC_S_NO_PROTSEQS_REGISTERED)
         self._loop = asyncio.get_running_loop()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        # Made by stop() when it has calls to wait for: set and cleared on every call,
+        # it would cost two method calls per call for nothing.
+        self._idle = None
         self._stopping = False
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="dcerpc-worker")
         endpoints = list(self._endpoints)
@@ -289,7 +292,8 @@ class Server(Lifecycle):
         listeners, self._listeners = self._listeners, []
         for listener in listeners:
             await listener.close()
-        if self._inflight and self._idle is not None and timeout > 0:
+        if self._inflight and timeout > 0:
+            self._idle = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), timeout)
         for call, (proto, fut) in list(self._inflight.items()):
@@ -317,7 +321,8 @@ class Server(Lifecycle):
                 conn.send_fault(ev.call_id, st.nca_s_server_too_busy, did_not_execute=True)
             return
         security = ev.security
-        refused = self._refusal(proto, ev.interface, security)
+        refused = self._refusal(proto, ev.interface, security) \
+            if self._local_only or self._min_level else None
         if refused is not None:
             self.security_stats[refused] += 1
             if not ev.maybe:
@@ -347,9 +352,10 @@ class Server(Lifecycle):
             return
         method = prepared.method
         fut: asyncio.Future[Any]
-        if prepared.operation.is_async:
+        if prepared.operation.attrs.get("async"):  # Operation.is_async, inline
             fut = self._lanes.submit(proto, lambda: self._start_async_op(proto, call, prepared))
-        elif _is_async(method):
+        elif _ASYNC.get(getattr(method, "__func__", None)) or _is_async(method):
+            # (_is_async() looked up inline first: once per call.)
             # Run the manager eagerly (no Task unless it suspends, see aio/_eager.py);
             # it answers the call itself when it returns, in its own copy of the
             # context, where _serve_async sets current_call(). The call is registered
@@ -359,9 +365,15 @@ class Server(Lifecycle):
             self._inflight[call] = (proto, EAGER_DONE)
             if self._idle is not None:
                 self._idle.clear()
-            fut = run_eager(loop, self._serve_async(proto, call, prepared),
-                            contextvars.copy_context())
-            if fut is not EAGER_DONE and call in self._inflight:
+            # run_eager() inline (once per call)
+            coro = self._serve_async(proto, call, prepared)
+            ctx = contextvars.copy_context()
+            try:
+                yielded = ctx.run(coro.send, None)
+            except StopIteration:
+                return
+            fut = loop.create_task(resume_eager(coro, yielded), context=ctx)
+            if call in self._inflight:
                 self._inflight[call] = (proto, fut)
             return
         else:
@@ -440,9 +452,10 @@ class Server(Lifecycle):
     async def _serve_async(self, proto: ServerProtocol, call: CallContext,
                            prepared: PreparedCall) -> None:
         """Run an ``async def`` manager and answer its call (the task of the call)."""
-        set_current(call)
+        _current_call.set(call)  # set_current() inline
         try:
-            result = await prepared.method(*prepared.manager_args)
+            result = await prepared.method(*(prepared.args if prepared.binding is None
+                                             else prepared.manager_args))
         except asyncio.CancelledError:
             self._complete(proto, call, prepared, True, None, None)
             raise
@@ -453,7 +466,8 @@ class Server(Lifecycle):
         else:
             self._complete(proto, call, prepared, False, None, result)
         finally:
-            release_impersonation()  # the end of the manager reverts (§6.2)
+            if _impersonating.get() is not None:
+                release_impersonation()  # the end of the manager reverts (§6.2)
 
     def _finished(self, proto: ServerProtocol, call: CallContext, prepared: PreparedCall,
                   fut: asyncio.Future[Any]) -> None:
@@ -470,9 +484,28 @@ class Server(Lifecycle):
         inflight = self._inflight
         if inflight.pop(call, None) is None:
             return  # already answered by stop(), or dropped with its connection
-        call.end()  # no impersonation of it from now on (seed-semantics §6.2)
+        call._ended = True  # end() inline: no impersonation of it from now on (§6.2)
         if not inflight and self._idle is not None:
             self._idle.set()
+        if exc is None and not cancelled and type(result) in _PLAIN:
+            # The usual reply: one plain result encoded by the generated encoder (what
+            # encode_result_buf does for it), answered as _answer() does.
+            eresp = prepared.plan.eresp
+            if eresp is not None:
+                try:
+                    stub = eresp([result], [])
+                except Exception:
+                    pass  # encode_result_buf below reports it
+                else:
+                    proto.calls.pop(call.call_id, None)
+                    conn = proto.conn
+                    if call.extra.get("maybe") or call._orphaned or conn is None \
+                            or (conn.state is not _BOUND and conn.closed):
+                        return
+                    conn.send_response(call.call_id, memoryview(stub).toreadonly()
+                                       if len(stub) > _VIEW_ABOVE else stub)
+                    proto.flush_soon()
+                    return
         if cancelled:
             self._answer_fault(proto, call, st.RPC_S_CALL_CANCELLED)
             return
@@ -553,6 +586,7 @@ class Server(Lifecycle):
         fut.add_done_callback(_log_rundown_error)
 
 
+_BOUND = ConnectionState.BOUND
 #: Response stubs above this size are handed to the core as a read-only view.
 _VIEW_ABOVE = 4096
 #: Result types that are never awaitable (spares an inspect call on the hot path).

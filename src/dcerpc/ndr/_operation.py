@@ -147,6 +147,15 @@ class OperationCodec:
         return self._dec_src(u, name, self.out_params, self.op.returns is not None, True)
 
     # ------------------------------------------------------------------ public API
+    def generated(self, kind: str, little_endian: bool = True) -> Any:
+        """The generated function behind the methods below, for a runtime that calls it
+        on every message without their checks: ``"dreq"``/``"dresp"`` take ``(data,
+        pos)`` (``bytes`` or a flat byte view) and return ``(values, end)``;
+        ``"ereq"``/``"eresp"`` take ``(values, ctx)`` in wire order and return a fresh
+        ``bytearray``.  Errors come out unmapped (``struct.error``, ``IndexError`` ...):
+        the caller retries through the public method, which reports them properly."""
+        return self._fn(kind, little_endian)
+
     def encode_request(self, args: Sequence[Any], *, little_endian: bool = True) -> bytes:
         return bytes(self.encode_request_buf(args, little_endian=little_endian))
 
@@ -159,7 +168,14 @@ class OperationCodec:
         if len(args) != len(self.in_params):
             raise NdrError(f"{self.op.name}: expected {len(self.in_params)} [in] values "
                            f"({', '.join(p.name for p in self.in_params)}), got {len(args)}")
-        return self._run_enc("ereq", args, little_endian, [])
+        # _run_enc() inline: this runs once per call
+        fn = self._fns.get(("ereq", little_endian)) or self._fn("ereq", little_endian)
+        try:
+            return fn(args, [])  # type: ignore[no-any-return]
+        except NdrError:
+            raise
+        except LOW_LEVEL_ERRORS as exc:
+            raise map_encode_error(exc, self.op.name) from exc
 
     def decode_request(self, data: bytes | bytearray | memoryview, *,
                        little_endian: bool = True) -> list[Any]:
@@ -188,7 +204,19 @@ class OperationCodec:
 
     def decode_response(self, data: bytes | bytearray | memoryview, *,
                         little_endian: bool = True) -> Any:
-        values = self._run_dec("dresp", data, little_endian)
+        # _run_dec() and _shape() inline: this runs once per call
+        b = data if type(data) is bytes else decode_input(data)
+        fn = self._fns.get(("dresp", little_endian)) or self._fn("dresp", little_endian)
+        try:
+            values, pos = fn(b, 0)
+        except NdrError:
+            raise
+        except LOW_LEVEL_ERRORS as exc:
+            raise map_decode_error(exc, self.op.name) from None
+        if pos != len(b):
+            raise NdrError(f"{self.op.name}: {len(b) - pos} trailing bytes", pos)
+        if len(values) == 1:
+            return values[0]
         if self.op.returns is not None:
             values = values[-1:] + values[:-1]
         return self._shape(values)

@@ -214,7 +214,11 @@ class ClientConnection(ConnectionBase):
                 and len(calls) < self.config.max_concurrent_calls):
             # The small unauthenticated call, all checks above passed: one fragment
             # (FIRST|LAST, C706 §12.6.4.9), header packed straight into the output.
-            call_id = self._new_call_id()
+            call_id = self._next_call_id  # _new_call_id()'s usual case inline
+            if call_id in calls:
+                call_id = self._new_call_id()
+            else:
+                self._next_call_id = (call_id % 0xFFFFFFFF) + 1  # never 0
             total = len(stub)
             try:
                 header = REQUEST_HEADER.pack(5, 0, _REQUEST, _FIRST | _LAST, _DREP_LE,
@@ -483,6 +487,19 @@ class ClientConnection(ConnectionBase):
             return False
         (_v, _m, _t, flags, _drep, _f, _a, call_id, alloc_hint, p_cont_id, cancel_count,
          _reserved) = RESPONSE_HEADER.unpack_from(raw)
+        if flags & _FIRST and flags & _LAST and self.state is _S.BOUND \
+                and self._streaming is None:
+            # A whole reply in one fragment: when every check of _on_response_fields
+            # passes, emit it here (the small call's path); anything else, errors
+            # included, takes the general way below.
+            call = self._calls.get(call_id)
+            limit = self.config.max_stub_size
+            if call is not None and call.stub is None and alloc_hint <= limit \
+                    and len(raw) - 24 <= limit:
+                del self._calls[call_id]
+                self._events.append(ResponseReceived(call_id, p_cont_id, raw[24:],
+                                                     cancel_count))
+                return True
         self._on_response_fields(call_id, flags, alloc_hint, p_cont_id, cancel_count, raw,
                                  None)
         return True
@@ -514,7 +531,7 @@ class ClientConnection(ConnectionBase):
                 raise FragmentLimitError(
                     f"reassembled stub exceeds the limit of {limit} octets")
             del self._calls[call_id]
-            self._emit(ResponseReceived(call_id, p_cont_id, stub, cancel_count))
+            self._events.append(ResponseReceived(call_id, p_cont_id, stub, cancel_count))
             return
         if flags & _FIRST:
             if call.stub is not None:
@@ -532,7 +549,9 @@ class ClientConnection(ConnectionBase):
             call.stub.append(memoryview(raw)[24:])
         if flags & _LAST:
             del self._calls[call_id]
-            self._emit(ResponseReceived(call_id, p_cont_id, call.stub.take(), cancel_count))
+            self._emit(ResponseReceived(call_id, p_cont_id,
+                                        call.stub.take(self.stub_buffer if self.auth is None
+                                                       else None), cancel_count))
 
     def _on_fault(self, pdu: Fault) -> None:
         if self.state is _S.BINDING:

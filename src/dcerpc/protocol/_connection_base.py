@@ -31,6 +31,7 @@ from typing import Any
 from .. import status as st
 from ..errors import LocalProtocolError, RemoteProtocolError
 from ._config import ConnectionConfig
+from ._fragments import ReassemblyBuffer
 from ._pdu_base import drep_endian
 from ._security import SecurityHook
 from .events import NEED_DATA, ConnectionClosed, Event, NeedData
@@ -212,6 +213,10 @@ class ConnectionBase:
         self.max_recv_frag = self.config.max_recv_frag
         self.conc_mpx = False
         self._reader = _Framer(self.config.max_recv_frag)
+        #: Opt-in by the driver (see :class:`~._fragments.ReassemblyBuffer`): large stubs
+        #: of several fragments are then views of this reused buffer, each valid until
+        #: the driver asks for the next event after the one that carried it.
+        self.stub_buffer: ReassemblyBuffer | None = None
         self._events: deque[Event] = deque()
         self._out = bytearray()
         #: Output queued before ``_out`` as separate buffers (large stubs, not copied).
@@ -373,6 +378,7 @@ class ConnectionBase:
 
     def _release(self) -> None:
         """Drop per-connection resources (association group membership, buffers)."""
+        self.stub_buffer = None
 
     def _idle_deadline(self, busy: bool) -> list[tuple[float, str, Any]]:
         timeout = self.config.idle_timeout

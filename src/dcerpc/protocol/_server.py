@@ -576,7 +576,7 @@ class ServerConnection(ConnectionBase):
             raise RemoteProtocolError("a second call is in progress without PFC_CONC_MPX")
 
     def _dispatch(self, rx: _Incoming) -> None:
-        stub = rx.stub.take()
+        stub = rx.stub.take(self.stub_buffer if rx.sec is None else None)
         if protects_pdus(rx.sec):
             stub, commands = split_verification_trailer(stub)
             if commands:
@@ -651,6 +651,7 @@ class ServerConnection(ConnectionBase):
         return tuple(self._calls)
 
     def _release(self) -> None:
+        self.stub_buffer = None
         if self.assoc_group_id:
             self.groups.release(self.assoc_group_id)
             self.assoc_group_id = 0

@@ -69,8 +69,14 @@ class ClientCall:
         if self.state is not _PENDING:  # done() inline: once per reply
             return False
         self.state, self.result = _COMPLETE, result
-        if self._callbacks:
-            self._fire()
+        callbacks = self._callbacks
+        if callbacks:  # _fire() inline: once per reply
+            self._callbacks = []
+            for fn in callbacks:
+                try:
+                    fn(self)
+                except Exception:  # a callback must not break the engine (§11.6)
+                    log.exception("call completion callback failed")
         return True
 
     def set_exception(self, exc: BaseException) -> bool:

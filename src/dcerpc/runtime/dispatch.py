@@ -39,6 +39,7 @@ one value bare, several as a tuple or namedtuple, nothing as None.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -50,7 +51,7 @@ from ..errors import NdrError, RpcError
 from ..ndr import ContextHandleValue, OperationCodec, operation_codec
 from ..ndr import types as t
 from .contexts import ContextHandleTable
-from .registry import RegisteredInterface
+from .registry import NIL_UUID, RegisteredInterface
 
 __all__ = ["Dispatcher", "PreparedCall", "fault_status"]
 
@@ -80,6 +81,11 @@ class _OpPlan:
     out_handles: tuple[tuple[int, t.Param | None, t.ContextHandle], ...]
     #: positions of the ``[in] handle_t`` parameters among the manager's arguments
     binding_slots: tuple[int, ...] = ()
+    #: the generated little-endian request decoder (``codec.generated("dreq")``)
+    dreq: Callable[..., Any] | None = None
+    #: the generated little-endian response encoder when the result is one plain value
+    #: (one result, no context handle, no [out] sized by an [in]): ``eresp([r], [])``
+    eresp: Callable[..., Any] | None = None
 
 
 def _plan(op: t.Operation) -> _OpPlan:
@@ -94,7 +100,12 @@ def _plan(op: t.Operation) -> _OpPlan:
                  if (h := _context_handle(T)) is not None)
     manager_params = [p for p in op.params if p.in_]
     slots = tuple(i for i, p in enumerate(manager_params) if isinstance(p.type, t.Handle))
-    return _OpPlan(codec, len(results), ins, outs, slots)
+    dreq = eresp = None
+    with contextlib.suppress(Exception):  # the public methods report any failure
+        dreq = codec.generated("dreq")
+        if len(results) == 1 and not outs and not codec.sizing_in_params:
+            eresp = codec.generated("eresp")
+    return _OpPlan(codec, len(results), ins, outs, slots, dreq, eresp)
 
 
 @dataclass(eq=False, slots=True)
@@ -152,7 +163,11 @@ class Dispatcher:
         op = entry.by_opnum.get(opnum)
         if op is None:
             raise RpcError(f"{entry.spec.name} has no opnum {opnum}", st.nca_s_op_rng_error)
-        impl = entry.manager(object_uuid)
+        managers = entry.managers  # entry.manager() inline: once per call
+        if object_uuid is not None and object_uuid in managers:
+            impl = managers[object_uuid]
+        else:
+            impl = managers.get(NIL_UUID)
         if impl is None:
             raise RpcError(f"no manager of {entry.spec.name} for object {object_uuid}",
                            st.nca_s_unk_if)
@@ -160,11 +175,24 @@ class Dispatcher:
         if method is None:
             raise RpcError(f"{type(impl).__name__} does not implement {op.name}",
                            st.nca_s_op_rng_error)
-        plan = self._plan_of(op)
-        try:
-            args = plan.codec.decode_request(stub, little_endian=little_endian)
-        except NdrError as exc:
-            raise RpcError(f"{op.name}: {exc}", st.RPC_X_BAD_STUB_DATA) from None
+        hit = self._plans.get(id(op))  # _plan_of() inline
+        plan = hit[1] if hit is not None and hit[0] is op else self._plan_of(op)
+        args = None
+        dreq = plan.dreq
+        if dreq is not None and little_endian and type(stub) is bytes:
+            # the usual request, straight into the generated decoder; anything it does
+            # not take goes through decode_request below, which maps the error
+            try:
+                values, end = dreq(stub, 0)
+                if end == len(stub):
+                    args = values
+            except Exception:
+                pass
+        if args is None:
+            try:
+                args = plan.codec.decode_request(stub, little_endian=little_endian)
+            except NdrError as exc:
+                raise RpcError(f"{op.name}: {exc}", st.RPC_X_BAD_STUB_DATA) from None
         call = PreparedCall(entry, op, impl, method, args, group, object_uuid, plan)
         for i, param, _h in plan.in_handles:
             value = args[i]
