@@ -212,6 +212,49 @@ def test_t68_t70_cancel(bnd: str, gated: type[GatedCalc]) -> None:
     calc.Release()
 
 
+def test_cancel_at_every_point_of_the_lifecycle(bnd: str, gated: type[GatedCalc]) -> None:
+    """Cancel on a fresh call object, while the server runs, after the signal, after
+    Finish_, right after Begin_, and a Release right after a Cancel: each answer is the
+    documented one, and the call object stays usable (F48, F51, F62-F65)."""
+    calc = CoCreateInstance(CLSID_GatedCalc, bnd, calc_idl.ICalc)
+    call = new_call(calc)
+    assert call.Cancel(0) == hresult.RPC_E_CALL_COMPLETE  # fresh: nothing to cancel
+    # while the server runs the call
+    call.Begin_Add(1, 1)
+    assert gated.entered.wait(5)
+    assert call.Cancel(0) == S_OK
+    with pytest.raises(COMError) as info:
+        call.Finish_Add()
+    assert info.value.hresult == hresult.RPC_E_CALL_CANCELED
+    assert call.Cancel(0) == hresult.RPC_E_CALL_COMPLETE  # after Finish_: idle again
+    gated.gate.set()
+    # after the signal, before Finish_: too late, the real result stands
+    call.Begin_Add(2, 2)
+    assert call.Wait(0, 5000) == S_OK
+    assert call.Cancel(0) == hresult.RPC_E_CALL_COMPLETE
+    assert call.Finish_Add() == 4
+    assert call.Cancel(0) == hresult.RPC_E_CALL_COMPLETE  # after Finish_
+    # right after Begin_ (the reply may already be on its way): one of the two answers,
+    # and Finish_ agrees with it
+    call.Begin_Add(3, 3)
+    got = call.Cancel(0)
+    assert got in (S_OK, hresult.RPC_E_CALL_COMPLETE)
+    if got == S_OK:
+        with pytest.raises(COMError) as info:
+            call.Finish_Add()
+        assert info.value.hresult == hresult.RPC_E_CALL_CANCELED
+    else:
+        assert call.Finish_Add() == 6
+    # cancel, then release without Finish_ (F51): nothing reaches anyone
+    call.Begin_Add(4, 4)
+    assert call.Cancel(0) in (S_OK, hresult.RPC_E_CALL_COMPLETE)
+    assert call.Release() == 0
+    again = new_call(calc)
+    assert again.Begin_Add(5, 5) == S_OK and again.Finish_Add() == 10
+    again.Release()
+    calc.Release()
+
+
 def test_t69_cancel_after_completion(bnd: str, gated: type[GatedCalc]) -> None:
     gated.gate.set()
     calc = CoCreateInstance(CLSID_GatedCalc, bnd, calc_idl.ICalc)
