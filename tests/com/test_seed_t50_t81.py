@@ -4,6 +4,8 @@ docs/com.md "Numbered acceptance tests" for where every T50-T81 lives."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from dcerpc import status as st
@@ -70,11 +72,15 @@ def test_t57_reuse(bnd: str, gated: type[GatedCalc]) -> None:  # noqa: F811
 
 def test_t64_wait_arguments(bnd: str, gated: type[GatedCalc]) -> None:  # noqa: F811
     """T64 (F53): Wait(0, 0) on an unsignalled object is the timeout code; after the
-    signal Wait returns S_OK repeatedly (manual-reset per call, §7 C8). (The timing
-    bounds of T64 are left out: the house rules allow no timing thresholds.)"""
+    signal Wait returns S_OK repeatedly (manual-reset per call, §7 C8). Wait(0, 100)
+    really waits: only the lower bound of T64's window is checked (a wait cannot end
+    early on a loaded machine; an upper bound would be a timing threshold)."""
     calc, call = _gated_call(bnd)
     assert call.Begin_Add(1, 2) == S_OK
     assert call.Wait(0, 0) == WAIT_TIMEOUT_HRESULT
+    t0 = time.monotonic()
+    assert call.Wait(0, 100) == WAIT_TIMEOUT_HRESULT
+    assert time.monotonic() - t0 >= 0.09
     gated.gate.set()
     assert call.Wait(0, INFINITE) == S_OK
     assert call.Wait(0, 0) == S_OK
@@ -100,14 +106,18 @@ def test_t70_second_cancel(bnd: str, gated: type[GatedCalc]) -> None:  # noqa: F
 
 def test_t72_cancel_unblocks_the_client(bnd: str, gated: type[GatedCalc]) -> None:  # noqa: F811
     """T72 (F64, F65): the server never answers; Cancel(1) then Finish_ still returns
-    RPC_E_CALL_CANCELED (the wait is bounded by ulSeconds, not by the server)."""
+    RPC_E_CALL_CANCELED (the wait is bounded by ulSeconds, not by the server). The
+    client gives the server its ulSeconds first: the lower bound of T72's window
+    (0.8 s) is checked, not the upper one (a timing threshold)."""
     calc, call = _gated_call(bnd)
     assert call.Begin_Add(1, 2) == S_OK
     assert gated.entered.wait(5)
+    t0 = time.monotonic()
     assert call.Cancel(1) == S_OK
     with pytest.raises(COMError) as info:
         call.Finish_Add()  # the gate stays shut
     assert info.value.hresult == hr.RPC_E_CALL_CANCELED
+    assert time.monotonic() - t0 >= 0.8
     call.Release()
     gated.gate.set()
     calc.Release()
