@@ -233,7 +233,11 @@ def main(argv: list[str] | None = None) -> int:
                                    f"({', '.join([*CONTESTANTS, *GROUPS])})")
     ap.add_argument("--seconds", type=float, help="time per sequential/in-flight measurement")
     ap.add_argument("--timeout", type=float, help="give up on a contestant after this long")
+    ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                    help="event loop of the asyncio contestants and the floor, client and "
+                         "server alike (grpc.aio keeps asyncio's)")
     args = ap.parse_args(argv)
+    os.environ[common.LOOP_ENV] = args.loop
     b = common.QUICK if args.quick else common.FULL
     if args.seconds is not None:
         b = common.Budget(**{**asdict(b), "seq_seconds": args.seconds,
@@ -249,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         results[name]["wall_s"] = round(time.perf_counter() - t0, 2)
     report: dict[str, Any] = {
         "budget": asdict(b), "quick": args.quick, "flights": list(FLIGHTS),
-        "python": platform.python_version(), "platform": platform.platform(),
+        "loop": args.loop, "python": platform.python_version(), "platform": platform.platform(),
         "packages": {p: _version(p) for p in PACKAGES},
         "results": results, "targets": TARGETS,
     }

@@ -107,6 +107,21 @@ class Phases:
             self.res[key][n] = value
 
 
+# ------------------------------------------------------------------ event loop
+#: ``smallcall.py --loop uvloop`` sets this for itself and every server subprocess, so
+#: the floor and the asyncio contestants run on the same kind of loop.
+LOOP_ENV = "SMALLCALL_LOOP"
+
+
+def arun(coro: Awaitable[Any]) -> Any:
+    """``asyncio.run`` on the loop the run asked for (asyncio's, or uvloop's)."""
+    if os.environ.get(LOOP_ENV) == "uvloop":
+        import uvloop
+
+        return uvloop.run(coro)  # type: ignore[arg-type]
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
 # ------------------------------------------------------------------ server subprocess
 @contextmanager
 def server(peer: str, timeout: float = 60.0) -> Iterator[str]:

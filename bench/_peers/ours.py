@@ -8,7 +8,6 @@ measurement is the RPC path itself, not a thread hop.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from typing import Any
@@ -17,6 +16,7 @@ from .common import (
     Budget,
     Phases,
     Tally,
+    arun,
     bulk_async,
     bulk_sync,
     flight_async,
@@ -108,7 +108,7 @@ async def _run_aio(binding: str, b: Budget, flights: tuple[int, ...],
 
 
 def run_aio(binding: str, b: Budget, flights: tuple[int, ...], tally: Tally) -> dict[str, Any]:
-    return asyncio.run(_run_aio(binding, b, flights, tally))
+    return arun(_run_aio(binding, b, flights, tally))
 
 
 def run_sync(binding: str, b: Budget, flights: tuple[int, ...], tally: Tally) -> dict[str, Any]:

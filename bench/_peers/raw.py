@@ -21,7 +21,7 @@ import asyncio
 import struct
 from typing import Any
 
-from .common import Budget, Phases, Tally, bulk_async, flight_async, seq_async
+from .common import Budget, Phases, Tally, arun, bulk_async, flight_async, seq_async
 
 _HDR = struct.Struct("<IIB")  # length, id, kind
 _REQ_SMALL = struct.Struct("<IIBI")  # length, id, kind, a
@@ -196,4 +196,4 @@ async def _run(addr: str, b: Budget, flights: tuple[int, ...], tally: Tally) -> 
 
 
 def run(addr: str, b: Budget, flights: tuple[int, ...], tally: Tally) -> dict[str, Any]:
-    return asyncio.run(_run(addr, b, flights, tally))
+    return arun(_run(addr, b, flights, tally))

@@ -13,7 +13,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _peers.common import serve_until_stdin_closes
+from _peers.common import arun, serve_until_stdin_closes
 
 
 def _ready(addr: str) -> None:
@@ -30,7 +30,7 @@ def _serve_asyncio(start: object) -> None:
         await asyncio.Event().wait()
 
     threading.Thread(target=serve_until_stdin_closes, daemon=True).start()
-    asyncio.run(main())
+    arun(main())
 
 
 def main(peer: str) -> None:
