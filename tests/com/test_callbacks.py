@@ -6,28 +6,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from dcerpc.com import CoCreateInstance, COMError, ComServer, IID_IUnknown, hresult
+from dcerpc.com import CoCreateInstance, COMError, IID_IUnknown, hresult
 from dcerpc.com import aio as com_aio
 from dcerpc.com.local import close_local_exporter, local_exporters, set_local_exporter
 
 from .events_impl import CLSID_Events, Events, Sink, events_idl
 
 BOUND = 30.0  # guards against a hang only
-
-
-@pytest.fixture
-def events_server() -> Iterator[str]:
-    srv = ComServer("ncacn_ip_tcp:127.0.0.1[0]")
-    srv.register_class(CLSID_Events, Events)
-    srv.start_background()
-    yield str(srv.bindings[0])
-    srv.stop_background(1.0)
-    close_local_exporter()
-    set_local_exporter()  # back to the defaults
 
 
 def test_callback_during_call_and_later_from_a_thread(events_server: str) -> None:

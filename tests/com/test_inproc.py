@@ -195,3 +195,23 @@ def test_t60_cancel_and_release_without_finish() -> None:
     fresh.Release()
     factory.Release()
     calc.Release()
+
+
+def test_inproc_call_object_snake_case_spellings() -> None:
+    """§8: the in-process call object answers to the same snake-case spellings as a
+    proxy's (begin_<m>/finish_<m>, wait/signal/reset/cancel/test_cancel)."""
+    calc = CoCreateInstance(CLSID_Gated, None, calc_idl.ICalc)
+    call = calc.QueryInterface(IID_ICallFactory).create_call(AsyncICalc, None, IID_IUnknown)
+    assert call.test_cancel() == hresult.RPC_E_CALL_COMPLETE
+    assert call.begin_add(4, 5) == hresult.S_OK
+    assert call.test_cancel() == hresult.RPC_S_CALLPENDING
+    assert call.wait(0, 0) == hresult.RPC_E_TIMEOUT
+    calc._obj.gate.set()
+    assert call.wait(0, INFINITE) == hresult.S_OK
+    assert call.finish_add() == 9
+    assert call.cancel(1) == hresult.RPC_E_CALL_COMPLETE
+    assert call.reset() == hresult.S_OK and call.wait(0, 0) == hresult.RPC_E_TIMEOUT
+    assert call.signal() == hresult.S_OK and call.wait(0, 0) == hresult.S_OK
+    with pytest.raises(AttributeError):
+        _ = call.begin_nosuch
+    assert call.Release() == 0

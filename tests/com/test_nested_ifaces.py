@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
-
-from dcerpc.com import CoCreateInstance, ComPtr, ComServer
+from dcerpc.com import CoCreateInstance, ComPtr
 from dcerpc.com import aio as com_aio
 from dcerpc.com._marshal import has_iface, op_shape, walk_ifaces
 from dcerpc.com._orpc import orpc_interface
-from dcerpc.com.local import close_local_exporter
 
-from .events_impl import CLSID_Events, Events, Sink, events_idl
-
-
-@pytest.fixture
-def events_server() -> Iterator[str]:
-    srv = ComServer("ncacn_ip_tcp:127.0.0.1[0]")
-    srv.register_class(CLSID_Events, Events)
-    srv.start_background()
-    yield str(srv.bindings[0])
-    srv.stop_background(1.0)
-    close_local_exporter()
+from .events_impl import CLSID_Events, Sink, events_idl
 
 
 def test_shapes_are_found() -> None:

@@ -28,21 +28,19 @@ T63), the caller uses the synchronous interface.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ..idl._async import async_interface
 from ..ndr import types as t
 from . import comobject
 from . import hresult as hr
+from ._callbase import _IDLE, CallFactoryBase, CallObjectBase, PhaseBase, _iid
 from ._orpc import interface_chain
-from .callobj import _iid
-from .guids import GUID, IID_ICallFactory, IID_ICancelMethodCalls, IID_ISynchronize, IID_IUnknown
+from .guids import GUID, IID_ICallFactory, IID_IUnknown
 from .hresult import COMError
 from .servercall import ServerCallControl, create_server_call
-from .sync import INFINITE, ManualResetEvent
+from .sync import INFINITE
 
 __all__ = ["InprocCallObject", "InprocPtr", "create_instance", "inproc", "register_class",
            "revoke_class"]
@@ -160,47 +158,16 @@ class InprocPtr:
         return f"<in-process {name} of {type(self._obj).__name__}>"
 
 
-class InprocCallFactory:
+class InprocCallFactory(CallFactoryBase):
     """ICallFactory of an object in this apartment: the object's own (F46, F47)."""
 
-    def __init__(self, ptr: InprocPtr) -> None:
-        self._ptr = ptr
-        self._refs = 1
-
-    def CreateCall(self, riid: Any, pCtrlUnk: Any = None, riid2: Any = IID_IUnknown
-                   ) -> InprocCallObject:
-        if riid is None or riid2 is None:
-            raise COMError(hr.E_INVALIDARG)
-        iid, iid2 = _iid(riid), _iid(riid2)
-        spec = self._ptr._spec
-        if spec is None or spec.async_uuid is None or iid != spec.async_uuid:
-            raise COMError(hr.E_NOINTERFACE)  # not the async twin (T51, T63)
-        if pCtrlUnk is not None and iid2 != IID_IUnknown:
-            raise COMError(hr.E_INVALIDARG, "an aggregated call object needs IID_IUnknown")
-        obj = InprocCallObject(self._ptr, async_interface(spec))
+    def _make_call(self, twin: t.Interface, outer: Any) -> InprocCallObject:
+        obj = InprocCallObject(self._ptr, twin)
         first = obj._new_server_call()
         if first is None:  # the object refused: use the synchronous interface (F47)
             raise COMError(hr.E_NOINTERFACE)
         obj._spare = first
-        if iid2 not in obj._iids():
-            raise COMError(hr.E_NOINTERFACE)
         return obj
-
-    def QueryInterface(self, interface: Any) -> InprocCallFactory:
-        if _iid(interface) in (IID_IUnknown, IID_ICallFactory):
-            self._refs += 1
-            return self
-        raise COMError(hr.E_NOINTERFACE)
-
-    def AddRef(self) -> int:
-        self._refs += 1
-        return self._refs
-
-    def Release(self) -> int:
-        self._refs = max(0, self._refs - 1)
-        return self._refs
-
-    create_call = CreateCall
 
 
 class _Cancel:
@@ -226,32 +193,22 @@ class _Control(ServerCallControl):
         return got
 
 
-class _Phase:
-    __slots__ = ("callobj", "control", "deadline", "name")
+class _Phase(PhaseBase):
+    __slots__ = ("callobj", "control")
 
     def __init__(self, name: str, callobj: Any, control: _Control) -> None:
-        self.name, self.callobj, self.control = name, callobj, control
-        self.deadline: float | None = None
+        super().__init__(name)
+        self.callobj, self.control = callobj, control
 
 
-_IDLE, _PENDING, _CANCELED = "idle", "pending", "canceled"
-
-
-class InprocCallObject:
+class InprocCallObject(CallObjectBase[_Phase]):
     """AsyncIX + ISynchronize + ICancelMethodCalls over the object's server call objects."""
 
+    _kind = "in-process call object"
+
     def __init__(self, ptr: InprocPtr, twin: t.Interface) -> None:
-        ptr.AddRef()
-        self._ptr = ptr
-        self._twin = twin
-        self._lock = threading.Lock()
-        self._state = _IDLE
-        self._phase: _Phase | None = None
-        self._event = ManualResetEvent()
-        self._refs = 1
-        self._released = False
+        super().__init__(ptr, twin)
         self._spare: tuple[Any, _Control] | None = None
-        self.wait_timeout_hresult = hr.RPC_E_TIMEOUT
 
     def _new_server_call(self) -> tuple[Any, _Control] | None:
         spec = self._ptr._spec
@@ -266,53 +223,10 @@ class InprocCallObject:
             raise
         return (callobj, control) if callobj is not None else None
 
-    # -- IUnknown --------------------------------------------------------------------------
-    def _iids(self) -> set[uuid.UUID]:
-        assert self._twin.uuid is not None
-        return {IID_IUnknown, IID_ISynchronize, IID_ICancelMethodCalls, self._twin.uuid}
-
-    def QueryInterface(self, interface: Any) -> InprocCallObject:
-        if _iid(interface) not in self._iids():
-            raise COMError(hr.E_NOINTERFACE)
-        self._refs += 1
-        return self
-
-    def AddRef(self) -> int:
-        self._refs += 1
-        return self._refs
-
-    def Release(self) -> int:
-        """The last Release detaches an outstanding call (F51)."""
-        with self._lock:
-            self._refs -= 1
-            if self._refs > 0 or self._released:
-                return max(self._refs, 0)
-            self._released = True
-            self._phase, self._state = None, _IDLE
-        self._event.Signal()
-        self._ptr.Release()
-        return 0
-
-    # -- AsyncIX ---------------------------------------------------------------------------
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("Begin_") or name.startswith("Finish_"):
-            try:
-                op = self._twin.operation(name)
-            except KeyError:
-                raise AttributeError(f"{self._twin.name} has no method {name!r}") from None
-            sync_name = op.attrs["async_of"]
-            if name.startswith("Begin_"):
-                return lambda *args: self._begin(sync_name, args)
-            return lambda: self._finish(sync_name)
-        raise AttributeError(name)
-
+    # -- AsyncIX: the hooks of CallObjectBase -------------------------------------------------
     def _begin(self, name: str, args: tuple[Any, ...]) -> int:
         with self._lock:
-            if self._released:
-                raise COMError(hr.CO_E_OBJNOTCONNECTED, "the call object was released")
-            if self._state != _IDLE:
-                raise COMError(hr.RPC_E_CALL_PENDING)  # F48: the outstanding call stays
-            self._ptr._check_alive()
+            self._check_begin()
             made, self._spare = self._spare, None
         if made is None:
             made = self._new_server_call()
@@ -324,8 +238,7 @@ class InprocCallObject:
         with self._lock:
             if self._state != _IDLE:  # another thread began meanwhile
                 raise COMError(hr.RPC_E_CALL_PENDING)
-            self._phase, self._state = phase, _PENDING
-            self._event.Reset()  # manual-reset per call (§7 C8)
+            self._enter_pending(phase)
         control._phase = phase
         try:
             if begin is None:
@@ -335,75 +248,23 @@ class InprocCallObject:
             else:
                 begin(*args)  # on the caller's thread: same apartment
         except BaseException:
-            with self._lock:
-                if self._phase is phase:
-                    self._phase, self._state = None, _IDLE
+            self._to_idle(phase)
             raise
         return hr.S_OK
 
-    def _done(self, phase: _Phase) -> None:
-        if self._phase is phase:  # a detached or reused object ignores old signals
-            self._event.Signal()
+    def _await_canceled(self, phase: _Phase, left: float | None) -> None:
+        phase.control.Wait(0, INFINITE if left is None else int(left * 1000))
 
-    def _finish(self, name: str) -> Any:
-        with self._lock:
-            phase, state = self._phase, self._state
-            if state == _IDLE or phase is None:
-                raise COMError(hr.RPC_E_CALL_COMPLETE)  # F50
-            if phase.name != name:
-                raise COMError(hr.E_UNEXPECTED, f"the outstanding call is {phase.name}, "
-                               f"not {name}")
-        try:
-            if state == _CANCELED:
-                left = INFINITE if phase.deadline is None else \
-                    int(max(0.0, phase.deadline - time.monotonic()) * 1000)
-                phase.control.Wait(0, left)  # F65: unblocked after ulSeconds regardless
-                raise COMError(hr.RPC_E_CALL_CANCELED)
-            phase.control.Wait(0, INFINITE)  # Finish_ before the signal blocks (§7 C8)
-            return getattr(phase.callobj, f"Finish_{name}")()
-        finally:
-            with self._lock:
-                if self._phase is phase:
-                    self._phase, self._state = None, _IDLE
+    def _collect(self, phase: _Phase) -> Any:
+        phase.control.Wait(0, INFINITE)  # Finish_ before the signal blocks (§7 C8)
+        return getattr(phase.callobj, f"Finish_{phase.name}")()
 
-    # -- ISynchronize ----------------------------------------------------------------------
-    def Wait(self, dwFlags: int, dwMilliseconds: int) -> int:
-        got = self._event.Wait(dwFlags, dwMilliseconds)
-        return self.wait_timeout_hresult if got == hr.RPC_E_TIMEOUT else got
+    # -- ICancelMethodCalls: the object sees the cancel through control.TestCancel() ------
+    def _completed(self, phase: _Phase) -> bool:
+        return phase.control._event._is_set()
 
-    def Signal(self) -> int:
-        return self._event.Signal()
-
-    def Reset(self) -> int:
-        return self._event.Reset()
-
-    # -- ICancelMethodCalls ----------------------------------------------------------------
-    def Cancel(self, ulSeconds: int) -> int:
-        """As on a proxy's call object: S_OK, RPC_E_CALL_CANCELED the second time,
-        RPC_E_CALL_COMPLETE with no call or one already signalled; the object sees the
-        cancel through ``control.TestCancel()``."""
-        with self._lock:
-            phase = self._phase
-            if self._state == _CANCELED:
-                return hr.RPC_E_CALL_CANCELED
-            if self._state == _IDLE or phase is None or phase.control._event._is_set():
-                return hr.RPC_E_CALL_COMPLETE
-            self._state = _CANCELED
-            secs = int(ulSeconds) & 0xFFFFFFFF
-            phase.deadline = None if secs == INFINITE else time.monotonic() + secs
+    def _request_cancel(self, phase: _Phase) -> None:
         phase.control._ctx.cancelled.set()
-        return hr.S_OK
-
-    def TestCancel(self) -> int:
-        with self._lock:
-            if self._state == _CANCELED:
-                return hr.RPC_E_CALL_CANCELED
-            if self._state == _PENDING:
-                return hr.RPC_S_CALLPENDING
-            return hr.RPC_E_CALL_COMPLETE
-
-    def __repr__(self) -> str:
-        return f"<in-process call object {self._twin.name} {self._state}>"
 
 
 class _Done:
