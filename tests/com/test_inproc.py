@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from dcerpc.com import CoCreateInstance, COMError, hresult, inproc, register_class
+from dcerpc.com import (
+    CoCreateInstance,
+    CoDisableCancellation,
+    CoEnableCancellation,
+    COMError,
+    hresult,
+    inproc,
+    register_class,
+)
 from dcerpc.com.guids import IID_ICallFactory, IID_ISynchronize, IID_IUnknown
 from dcerpc.com.inproc import revoke_class
 from dcerpc.com.sync import INFINITE
@@ -162,6 +170,25 @@ def test_t60_call_object_behaves_as_t53() -> None:
     obj.log.clear()
     assert calc.Add(20, 22) == 42
     assert obj.log == ["Begin_Add", "Signal", "Finish_Add"]
+    calc.Release()
+
+
+def test_t73_cancellation_disabled_on_the_beginning_thread() -> None:
+    """In the same apartment the thread calling Begin_ is the one processing the call:
+    begun with cancellation disabled, Cancel answers CO_E_CANCEL_DISABLED and the call
+    completes normally."""
+    calc = CoCreateInstance(CLSID_Gated, None, calc_idl.ICalc)
+    obj: GatedCalc = calc._obj
+    call = calc.QueryInterface(IID_ICallFactory).CreateCall(AsyncICalc, None, IID_IUnknown)
+    CoDisableCancellation()
+    try:
+        call.Begin_Add(1, 2)
+    finally:
+        CoEnableCancellation()
+    assert call.Cancel(0) == hresult.CO_E_CANCEL_DISABLED
+    obj.gate.set()
+    assert call.Finish_Add() == 3
+    call.Release()
     calc.Release()
 
 

@@ -37,6 +37,7 @@ from . import comobject
 from . import hresult as hr
 from ._callbase import _IDLE, CallFactoryBase, CallObjectBase, PhaseBase, _iid
 from ._orpc import interface_chain
+from .cancellation import cancellation_enabled
 from .guids import GUID, IID_ICallFactory, IID_IUnknown
 from .hresult import COMError
 from .servercall import ServerCallControl, create_server_call
@@ -197,7 +198,8 @@ class _Phase(PhaseBase):
     __slots__ = ("callobj", "control")
 
     def __init__(self, name: str, callobj: Any, control: _Control) -> None:
-        super().__init__(name)
+        # T73: the beginning thread is the processing thread here
+        super().__init__(name, cancellation_enabled())
         self.callobj, self.control = callobj, control
 
 
