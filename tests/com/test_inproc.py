@@ -13,6 +13,7 @@ from dcerpc.com import (
     CoDisableCancellation,
     CoEnableCancellation,
     COMError,
+    InprocPtr,
     hresult,
     inproc,
     register_class,
@@ -22,6 +23,7 @@ from dcerpc.com.inproc import revoke_class
 from dcerpc.com.sync import INFINITE
 
 from .calc_impl import Calc, CLSID_Calc, calc_idl
+from .events_impl import CLSID_Events, Events, Sink, events_idl
 
 AsyncICalc = calc_idl.AsyncICalc
 CLSID_Gated = uuid.UUID("7f0c9a52-3d1e-4b6a-9c57-2e8d4f1a6c60")
@@ -242,3 +244,28 @@ def test_inproc_call_object_snake_case_spellings() -> None:
     with pytest.raises(AttributeError):
         _ = call.begin_nosuch
     assert call.Release() == 0
+
+
+def test_inproc_pointer_passed_to_a_remote_server_and_out_pointers_wrapped(
+        events_server: str) -> None:
+    """An in-process pointer given to a proxy call is exported like the object itself
+    (the server calls it back); an in-process method's [out] interface pointer comes
+    back as an in-process pointer."""
+    sink = Sink()
+    sink_ptr = inproc(sink, events_idl.ICallback)
+    ev = CoCreateInstance(CLSID_Events, events_server, events_idl.IEvents)
+    ev.Subscribe(sink_ptr, 7)  # the server calls Notify back during the call
+    assert sink.got == [7]
+    assert ev.GetSink() is sink  # our own object comes back as itself
+    ev.Unsubscribe()
+    ev.Release()
+
+    local_events = Events()
+    local = inproc(local_events, events_idl.IEvents)
+    other = Sink()
+    local_events.sinks.append(other)  # a plain object held by the in-process object
+    got = local.GetSink()
+    assert isinstance(got, InprocPtr) and got._com_local_object_() is other
+    got.Notify(3)
+    assert other.got == [3]
+    local.Release()

@@ -449,7 +449,8 @@ def marshal_in(op: t.Operation, v: Any, iid: uuid.UUID, peer: str | None) -> byt
     if peer is None or not local.is_com_object(v):
         raise TypeError(f"{op.name}: an [in] interface pointer must be a proxy or a COM "
                         f"object (a class with _com_interfaces_), not {type(v).__name__}")
-    return local.marshal_local(v, iid, peer)
+    unwrap = getattr(v, "_com_local_object_", None)  # an in-process pointer
+    return local.marshal_local(unwrap() if unwrap is not None else v, iid, peer)
 
 
 def split_result(op: t.Operation, shape: Any, result: Any) -> tuple[Any, list[Any]]:

@@ -36,10 +36,12 @@ from ..ndr import types as t
 from . import comobject
 from . import hresult as hr
 from ._callbase import _IDLE, CallFactoryBase, CallObjectBase, PhaseBase, _iid
-from ._orpc import interface_chain
+from ._marshal import OpShape, op_shape
+from ._orpc import interface_chain, orpc_interface
 from .cancellation import cancellation_enabled
 from .guids import GUID, IID_ICallFactory, IID_IUnknown
 from .hresult import COMError
+from .local import is_com_object
 from .servercall import ServerCallControl, create_server_call
 from .sync import INFINITE
 
@@ -152,7 +154,41 @@ class InprocPtr:
                 return getattr(made[0], f"Finish_{name}")()
         if impl is None:
             raise COMError(hr.E_NOTIMPL, f"{type(self._obj).__name__} lacks {name}")
-        return impl(*args)
+        return self._wrap_outs(name, args, impl(*args))
+
+    def _wrap_outs(self, name: str, args: tuple[Any, ...], result: Any) -> Any:
+        """[out] interface pointers come back as in-process pointers, like the caller's
+        own: a COM object the method returns is wrapped (QueryInterface for the IID)."""
+        shape = self._shape(name)
+        if shape is None or not shape.out_ifaces:
+            return result
+        n = len(shape.out_types)
+        if shape.hresult:
+            outs = [] if n == 0 else [result] if n == 1 else list(result)
+        else:
+            vals = [result] if n == 0 else list(result)
+            outs = vals[1:]
+        named = shape.named([None, *args])
+        for p in shape.out_ifaces:
+            v = outs[p.index]
+            if (is_com_object(v) and not isinstance(v, InprocPtr)
+                    and not hasattr(v, "_com_objref_")):
+                outs[p.index] = inproc(v, p.iid(named))
+        if shape.hresult:
+            return None if n == 0 else outs[0] if n == 1 else tuple(outs)
+        return tuple([vals[0], *outs])
+
+    def _shape(self, name: str) -> OpShape | None:
+        for it in interface_chain(self._spec):
+            if any(op.name == name for op in it.operations):
+                return op_shape(orpc_interface(it).operation(name))
+        return None
+
+    def _com_local_object_(self) -> Any:
+        """What a proxy call marshals for this pointer: the object itself, exported by
+        the client's own exporter (an in-process pointer passed to a remote server)."""
+        self._check_alive()
+        return self._obj
 
     def __repr__(self) -> str:
         name = self._spec.name if self._spec is not None else str(self._iid)

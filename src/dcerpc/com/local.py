@@ -167,4 +167,5 @@ def local_object(ref: ObjRefStandard) -> Any:
 
 
 def is_com_object(value: Any) -> bool:
-    return hasattr(value, "_com_interfaces_") or hasattr(value, "_com_query_interface_")
+    return (hasattr(value, "_com_interfaces_") or hasattr(value, "_com_query_interface_")
+            or hasattr(value, "_com_local_object_"))

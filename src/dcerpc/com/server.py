@@ -223,6 +223,9 @@ class ComServer(Lifecycle):
         objref = getattr(value, "_com_objref_", None)
         if callable(objref):
             return objref()  # type: ignore[no-any-return]
+        unwrap = getattr(value, "_com_local_object_", None)  # an in-process pointer
+        if callable(unwrap):
+            value = unwrap()
         ref = self.marshal(value, iid)
         if ref is None:
             from .hresult import E_NOINTERFACE
