@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,26 @@ IID_IDispatch = uuid.UUID("00020400-0000-0000-c000-000000000046")
 
 
 DISP_E_UNKNOWNNAME = 0x80020006
+DISP_E_MEMBERNOTFOUND = 0x80020003
+VT_I4, VT_BSTR = 3, 8  # [MS-OAUT] 2.2.7 VARENUM
+
+
+def bstr(text: str) -> Any:
+    """A BSTR on the wire: FLAGGED_WORD_BLOB ([MS-OAUT] 2.2.23.1)."""
+    data = list(text.encode("utf-16-le"))
+    words = [data[i] | data[i + 1] << 8 for i in range(0, len(data), 2)]
+    return disp_idl.FLAGGED_WORD_BLOB(cBytes=2 * len(words), clSize=len(words), asData=words)
+
+
+def unbstr(blob: Any) -> str:
+    return b"".join(w.to_bytes(2, "little") for w in blob.asData).decode("utf-16-le")
+
+
+def variant(vt: int, value: Any) -> Any:
+    """A wireVARIANT ([MS-OAUT] 2.2.29.2); clSize is its size in 8-octet units."""
+    return disp_idl.wireVARIANTStr(clSize=5, rpcReserved=0, vt=vt, wReserved1=0,
+                                   wReserved2=0, wReserved3=0,
+                                   _varUnion=disp_idl.wireVARIANTStr__varUnion(vt, value))
 
 
 class Doubler:
@@ -40,6 +61,20 @@ class Doubler:
 
     def Twice(self, x: int) -> int:
         return 2 * x
+
+    def Invoke(self, dispIdMember: int, riid: uuid.UUID, lcid: int, dwFlags: int,
+               pDispParams: Any, cVarRef: int, rgVarRefIdx: list[int],
+               rgVarRef: list[Any]) -> tuple[Any, Any, int, list[Any]]:
+        """DISPID 1 (twice) on a VT_I4, DISPID 2 (greet) on a VT_BSTR; [MS-OAUT]
+        3.1.4.4.3: arguments arrive in reverse order in rgvarg."""
+        args = [v._varUnion.value for v in reversed(pDispParams.rgvarg)]
+        if dispIdMember == 1:
+            result = variant(VT_I4, 2 * args[0])
+        elif dispIdMember == 2:
+            result = variant(VT_BSTR, bstr(f"hello {unbstr(args[0])}"))
+        else:
+            raise COMError(DISP_E_MEMBERNOTFOUND)
+        return result, disp_idl.EXCEPINFO(), 0, rgVarRef
 
     def Greet(self, name: str) -> str:
         return f"hello {name}"
@@ -97,6 +132,36 @@ def test_failed_hresult_with_out_array_sized_by_an_in_parameter(binding: str) ->
         assert d.Twice(2) == 4  # the object is still served
     finally:
         d.Release()
+
+
+def test_idispatch_invoke_with_variants_over_the_wire(binding: str) -> None:
+    """IDispatch::Invoke (remote form, [MS-OAUT] 3.1.4.4) with VT_I4 and VT_BSTR
+    VARIANTs in DISPPARAMS and a VARIANT result, through the shipped oaidl.idl."""
+    d = CoCreateInstance(CLSID_Doubler, binding, disp_idl.IDoubler)
+    try:
+        params = disp_idl.DISPPARAMS(rgvarg=[variant(VT_I4, 21)], rgdispidNamedArgs=[],
+                                     cArgs=1, cNamedArgs=0)
+        res, excep, arg_err, refs = d.Invoke(1, uuid.UUID(int=0), 0, 1, params, 0, [], [])
+        assert (res.vt, res._varUnion.value, arg_err, refs) == (VT_I4, 42, 0, [])
+        assert excep.scode == 0 and excep.bstrDescription is None
+        params = disp_idl.DISPPARAMS(rgvarg=[variant(VT_BSTR, bstr("dcom"))],
+                                     rgdispidNamedArgs=[], cArgs=1, cNamedArgs=0)
+        res = d.Invoke(2, uuid.UUID(int=0), 0, 1, params, 0, [], [])[0]
+        assert res.vt == VT_BSTR and unbstr(res._varUnion.value) == "hello dcom"
+        with pytest.raises(COMError) as info:
+            d.Invoke(9, uuid.UUID(int=0), 0, 1, params, 0, [], [])
+        assert info.value.hresult == DISP_E_MEMBERNOTFOUND
+    finally:
+        d.Release()
+
+
+def test_oaidl_loads_on_its_own() -> None:
+    """The shipped oaidl.idl compiles as a file of its own too ([MS-OAUT] wins over the
+    [MS-DTYP] names it repeats, as for its importers)."""
+    m = dcerpc.idl.load(os.path.join(os.path.dirname(dcerpc.idl.__file__), "include",
+                                     "oaidl.idl"))
+    assert (m.VARENUM.VT_I4, m.VARENUM.VT_BSTR) == (VT_I4, VT_BSTR)
+    assert [op.opnum for op in m.IDispatch.operations] == [3, 4, 5, 6]
 
 
 def test_t63_idispatch_derived_interface_has_no_call_object(binding: str) -> None:

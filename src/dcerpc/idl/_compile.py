@@ -366,11 +366,14 @@ class Compiler(TypeResolver):
             if prev is not None and prev.loc != d.loc:
                 if _same_chain(prev.chain, info.chain):
                     continue  # an identical redefinition (two imports of one header)
-                if from_base_idl(prev.loc) and from_base_idl(d.loc) and not self.own:
+                if from_base_idl(prev.loc) and from_base_idl(d.loc):
                     # The shipped oaidl.idl is [MS-OAUT]'s published text: its BSTR is a
                     # FLAGGED_WORD_BLOB pointer (2.2.23), not [MS-DTYP]'s WCHAR*, and it
-                    # repeats a few [MS-DTYP] names; for its importers [MS-OAUT] wins.
+                    # repeats a few [MS-DTYP] names; for its importers (and when it is
+                    # loaded itself) [MS-OAUT] wins.
                     self.typedefs[name] = info
+                    if self.own:
+                        self.own_typedefs.append(name)
                     continue
                 if from_base_idl(prev.loc) and not from_base_idl(d.loc):
                     self.warn(f"'{name}' redefines the base IDL type of {prev.loc}", d.loc)
