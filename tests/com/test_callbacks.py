@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from dcerpc.com import CoCreateInstance, COMError, IID_IUnknown, hresult
+from dcerpc.com import CoCreateInstance, COMError, ComServer, IID_IUnknown, hresult
 from dcerpc.com import aio as com_aio
 from dcerpc.com.local import close_local_exporter, local_exporters, set_local_exporter
 
@@ -151,3 +151,33 @@ def test_comerror_from_a_callback_reaches_the_server(events_server: str) -> None
         ev.Subscribe(Failing(), 1)  # the server's cb.Notify raised, Subscribe failed
     assert info.value.hresult == hresult.E_FAIL  # a COMError in the server method
     ev.Release()
+
+
+class AwaitingEvents(Events):
+    """An ``async def`` method on the server's loop calls the sink back awaitably
+    (``dcerpc.com.aio.AsyncComPtr`` over the [in] proxy), so the loop keeps serving
+    other clients meanwhile."""
+
+    async def Subscribe(self, cb, n):  # type: ignore[no-untyped-def]
+        acb = com_aio.AsyncComPtr(cb)
+        cb.AddRef()  # kept beyond the call (COM's rule for [in] pointers)
+        self.sinks.append(cb)
+        await acb.Notify(n)
+        await acb.Notify(n + 1)
+
+
+def test_async_server_method_calls_back_awaitably() -> None:
+    srv = ComServer("ncacn_ip_tcp:127.0.0.1[0]")
+    srv.register_class(CLSID_Events, AwaitingEvents)
+    srv.start_background()
+    try:
+        ev = CoCreateInstance(CLSID_Events, str(srv.bindings[0]), events_idl.IEvents)
+        sink = Sink()
+        ev.Subscribe(sink, 5)
+        assert sink.got == [5, 6]
+        assert ev.Fire(7) == 0 and sink.got == [5, 6, 7]  # the kept proxy still works
+        ev.Unsubscribe()
+        ev.Release()
+    finally:
+        srv.stop_background(1.0)
+        close_local_exporter()
