@@ -67,12 +67,13 @@ _unpack_request = REQUEST_HEADER.unpack_from
 _pack_response = RESPONSE_HEADER.pack
 
 
-def partial_request(rest: bytes, max_frag: int) -> bool:
-    """Is ``rest`` (what follows the last whole PDU of a chunk) the start of a request
-    the batch path may wait for (the rest comes with the next chunk)? Anything else is
-    left to the core's framer, which judges it."""
+def partial_request(rest: bytes, max_frag: int, ptype: int = 0) -> bool:
+    """Is ``rest`` (what follows the last whole PDU of a chunk) the start of a one-
+    fragment PDU of ``ptype`` (request; response for the client) the batch path may wait
+    for (the rest comes with the next chunk)? Anything else is left to the core's
+    framer, which judges it."""
     n = len(rest)
-    if rest[0] != 5 or (n > 2 and rest[2]) or (n > 3 and rest[3] & _FLAGS_MASK != _WHOLE):
+    if rest[0] != 5 or (n > 2 and rest[2] != ptype) or (n > 3 and rest[3] & _FLAGS_MASK != _WHOLE):
         return False  # not a request, or a fragment of a larger one
     if n < 10:
         return True

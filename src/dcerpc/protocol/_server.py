@@ -243,10 +243,6 @@ class ServerConnection(ConnectionBase):
                 and self._rx is None and self._streaming is None and not self._events
                 and not self._eof and not self._reader.buffered)
 
-    def note_activity(self, now: float) -> None:
-        """Octets arrived at ``now`` that a batch path consumed (idle timers)."""
-        self._last_activity = now
-
     def send_response(self, call_id: int, stub: bytes | bytearray | memoryview) -> bool:
         """Send the reply of ``call_id``, fragmented to the client's ``max_recv_frag``.
 
