@@ -119,6 +119,7 @@ def serve_chunk(proto: ServerProtocol, conn: ServerConnection, data: bytes) -> i
     peer, protseq, group = proto.peer, proto.protseq, proto.group
     creds = proto.peer_credentials
     copy_context = contextvars.copy_context
+    fast_plans = server._fast_plans
     set_current = _current_call.set
     end = len(data)
     pos = 0
@@ -147,7 +148,8 @@ def serve_chunk(proto: ServerProtocol, conn: ServerConnection, data: bytes) -> i
         method = getattr(impl, op.name, None)
         if not is_async.get(getattr(method, "__func__", None)):
             break  # plain def, not a method, or not seen by the general path yet
-        plan = _fast_plan(server, op)
+        hit = fast_plans.get(id(op))  # _fast_plan()'s usual case inline
+        plan = hit[1] if hit is not None and hit[0] is op else _fast_plan(server, op)
         if plan is None:
             break
         stub = data[pos + 24:nxt]
