@@ -18,6 +18,7 @@ import pytest
 from svc import run
 
 import dcerpc
+import dcerpc.aio
 import dcerpc.idl
 import dcerpc.ndr
 from dcerpc import status as st
@@ -315,3 +316,38 @@ def test_eof_inside_a_kept_request_is_a_truncated_stream(mod: Any, served: list[
     assert pdus[0].call_id == 1 and _value(mod, "Add", pdus[0]) == 2
     assert all(p.call_id != 2 or PTYPE.response != p.PTYPE for p in pdus)
     assert eof  # the server closed the connection
+
+
+def test_the_client_batch_path_hands_faults_to_the_general_path(
+        mod: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many calls in flight on one proxy: replies and faults arrive mixed in the same
+    chunks; each call gets its own outcome, once."""
+    from dcerpc.aio import _client_proto
+
+    taken: list[int] = []
+    real = _client_proto.take_replies
+
+    def spy(proto: Any, conn: Any, data: bytes) -> int:
+        pos = real(proto, conn, data)
+        taken.append(pos)
+        return pos
+
+    monkeypatch.setattr(_client_proto, "take_replies", spy)
+
+    async def main() -> list[Any]:
+        server, _ = _server(mod)
+        async with server, dcerpc.aio.connect(server.bindings[0], mod.BatchT) as c:
+            async def one(i: int) -> Any:
+                try:
+                    return await (c.Fail(i) if i % 5 == 4 else c.Add(i, 1))
+                except dcerpc.RpcError as exc:
+                    return type(exc)
+            return list(await asyncio.gather(*(one(i) for i in range(300))))
+
+    out = run(main())
+    assert any(taken)  # replies were taken by the batch path
+    for i, got in enumerate(out):
+        if i % 5 == 4:
+            assert isinstance(got, type) and issubclass(got, dcerpc.RpcError)
+        else:
+            assert got == i + 1
