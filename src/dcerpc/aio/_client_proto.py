@@ -41,8 +41,10 @@ from ..protocol.events import (
 )
 from ..protocol.pdu import ContextElement
 from ..runtime.calls import ClientCall
+from ._batch import partial_request
 from ._pipe_client import on_response_data
 from ._pipes import wake_drain
+from ._reply_batch import take_replies
 from ._writer import Writer
 
 __all__ = ["ClientProtocol"]
@@ -84,6 +86,9 @@ class ClientProtocol(asyncio.Protocol):
         self._batched = 0  # requests queued since the last write
         self._bound_ok = False
         self._writer = Writer()
+        #: the start of a reply cut short by the end of the last chunk, kept by the
+        #: batch path (at most one fragment, ``max_recv_frag``)
+        self._tail = b""
         #: status of an association-level security fault (our auth3 was refused)
         self._assoc_fault: int | None = None
         #: set when the connection died because the server refused our credentials
@@ -97,6 +102,27 @@ class ClientProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.dead:
             return
+        conn = self.conn
+        tail = self._tail
+        if tail:
+            data = tail + data
+            self._tail = b""
+        if type(data) is bytes and conn.batch_ready():
+            # The usual small replies straight from the chunk (aio/_reply_batch.py); the
+            # first unusual PDU and all after it take the general path below, in order.
+            conn.note_activity(self.loop.time())
+            pos = take_replies(self, conn, data)
+            if self.dead:
+                return
+            if pos:
+                rest = data[pos:]
+                if not rest or partial_request(rest, conn._reader.max_frag_length, 2):
+                    # A reply cut short by the end of the chunk waits here for its rest
+                    # (the core's framer holds nothing meanwhile).
+                    self._tail = rest
+                    self.flush()
+                    return
+                data = rest
         try:
             self.conn.receive_data(data, self.loop.time())
         except RpcError as exc:
@@ -113,6 +139,13 @@ class ClientProtocol(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         if not self.dead:
+            if self._tail:  # a reply cut short: the core reports the truncation
+                tail, self._tail = self._tail, b""
+                try:
+                    self.conn.receive_data(tail)
+                except RpcError as exc:
+                    self._die(f"protocol error: {exc}")
+                    return False
             self.conn.receive_data(b"")
             self._process()
         return False

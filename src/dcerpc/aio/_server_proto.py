@@ -30,6 +30,7 @@ from ..protocol.events import (
 from ..runtime.binding import NCALRPC
 from ..transport import lrpc
 from . import _pipe_server
+from ._batch import partial_request, serve_chunk
 from ._callctx import CallContext
 from ._pipes import wake_drain
 from ._writer import Writer
@@ -75,6 +76,9 @@ class ServerProtocol(asyncio.Protocol):
         #: write process() ends with.
         self._pumping = False
         self._writer = Writer()
+        #: the start of a request cut short by the end of the last chunk, kept by the
+        #: batch path (at most one fragment, ``max_recv_frag``)
+        self._tail = b""
 
     # -- asyncio.Protocol ----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -101,6 +105,29 @@ class ServerProtocol(asyncio.Protocol):
         conn = self.conn
         if conn is None or self._torn_down:
             return
+        tail = self._tail
+        if tail:
+            data = tail + data
+            self._tail = b""
+        if type(data) is bytes and conn.batch_ready():
+            # The usual small requests straight from the chunk (aio/_batch.py); the
+            # first unusual PDU and all after it take the general path below, in order.
+            conn.note_activity(self.loop.time())
+            self._pumping = True
+            try:
+                pos = serve_chunk(self, conn, data)
+            finally:
+                self._pumping = False
+            if pos:
+                rest = data[pos:]
+                if not rest or partial_request(rest, conn._reader.max_frag_length):
+                    # A request cut short by the end of the chunk waits here for its
+                    # rest (the core's framer holds nothing meanwhile).
+                    self._tail = rest
+                    if not self._torn_down:
+                        self.flush()
+                    return
+                data = rest
         try:
             conn.receive_data(data, self.loop.time())
         except RemoteProtocolError as exc:
@@ -110,6 +137,13 @@ class ServerProtocol(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         if self.conn is not None and not self._torn_down:
+            if self._tail:  # a request cut short: the core reports the truncation
+                tail, self._tail = self._tail, b""
+                try:
+                    self.conn.receive_data(tail)
+                except RemoteProtocolError as exc:
+                    self._protocol_error(exc)
+                    return False
             self.conn.receive_data(b"")
             self.process()
         return False  # let asyncio close the transport

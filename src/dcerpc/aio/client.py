@@ -30,7 +30,6 @@ import dataclasses
 import math
 import uuid
 from collections.abc import Awaitable
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .. import runtime
@@ -228,11 +227,6 @@ async def _invoke_untimed(channel: Channel, spec: Interface, op: Operation, code
     return call.outcome()
 
 
-def _wake(fut: asyncio.Future[Any], _call: ClientCall) -> None:
-    if not fut.done():
-        fut.set_result(None)
-
-
 class _AsyncMethod:
     __slots__ = ("_codec", "_ereq", "_nin", "_op", "_proxy", "_syntax")
 
@@ -290,7 +284,7 @@ class _AsyncMethod:
             raise CommFailure(f"{op.name}: {exc}") from None
         if call.state is _PENDING:
             done: asyncio.Future[None] = proto.loop.create_future()
-            call._callbacks.append(partial(_wake, done))
+            call.waiter = done  # set_result()/set_exception() wake it
             try:
                 await done
             except asyncio.CancelledError:

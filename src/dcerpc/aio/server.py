@@ -114,6 +114,9 @@ class Server(Lifecycle):
         self._idle: asyncio.Event | None = None
         self._stopping = False
         self._lanes = AsyncLanes()
+        #: id(operation) -> (operation, plan or None): may the batch path serve it
+        #: (aio/_batch.py)
+        self._fast_plans: dict[int, tuple[Any, Any]] = {}
         #: id(impl) -> impl for managers registered with binding_handles=True
         self._handle_managers: dict[int, Any] = {}
         #: interface model id -> (model, callback(spec, call) -> status); see

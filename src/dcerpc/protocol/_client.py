@@ -478,6 +478,15 @@ class ClientConnection(ConnectionBase):
         self.contexts.update(accepted)
         self._emit(AlterContextAccepted(call_id, pdu.p_result_list, accepted))
 
+    def batch_ready(self) -> bool:
+        """May a driver take whole one-fragment responses straight from the octets it
+        received (a batch path) instead of feeding them to :meth:`receive_data`? Only
+        while bound, unauthenticated, with no pipe stream, no queued event and nothing
+        buffered in the framer; such a driver removes each answered call from
+        ``_calls`` as :meth:`_handle_fast` does."""
+        return (self.state is _S.BOUND and self.auth is None and self._streaming is None
+                and not self._events and not self._eof and not self._reader.buffered)
+
     def _on_response(self, pdu: Response, raw: bytes) -> None:
         self._on_response_fields(pdu.call_id, int(pdu.pfc_flags), pdu.alloc_hint,
                                  pdu.p_cont_id, pdu.cancel_count, raw, pdu)

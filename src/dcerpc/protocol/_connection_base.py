@@ -254,6 +254,12 @@ class ConnectionBase:
             self._fail(exc)
             raise
 
+    def note_activity(self, now: float) -> None:
+        """Octets arrived at ``now`` that a driver's batch path consumed itself, without
+        :meth:`receive_data` (see ``batch_ready`` of the subclasses): the idle timer
+        counts them."""
+        self._last_activity = now
+
     def next_event(self) -> Event | NeedData:
         """The next event, or ``NEED_DATA``.
 

@@ -232,6 +232,17 @@ class ServerConnection(ConnectionBase):
         auth = self.auth
         return auth if auth is not None and auth.complete else None
 
+    def batch_ready(self) -> bool:
+        """May a driver serve whole one-fragment requests straight from the octets it
+        received (a batch path), instead of feeding them to :meth:`receive_data`? Only
+        while bound, unauthenticated, with no request being reassembled, no pipe
+        stream, no queued event and nothing buffered in the framer: then the core's
+        state is just its call table and output buffer, which such a driver keeps as
+        the core would (``_calls``, ``_out``)."""
+        return (self.state is _S.BOUND and self.auth is None and not self._sec
+                and self._rx is None and self._streaming is None and not self._events
+                and not self._eof and not self._reader.buffered)
+
     def send_response(self, call_id: int, stub: bytes | bytearray | memoryview) -> bool:
         """Send the reply of ``call_id``, fragmented to the client's ``max_recv_frag``.
 

@@ -51,7 +51,7 @@ class ClientCall:
     """One outgoing call (see the module docstring)."""
 
     __slots__ = ("_callbacks", "call_id", "exception", "interface", "operation", "result",
-                 "state")
+                 "state", "waiter")
 
     def __init__(self, interface: Interface, operation: Operation) -> None:
         self.interface = interface
@@ -61,6 +61,10 @@ class ClientCall:
         self.result: Any = None
         self.exception: BaseException | None = None
         self._callbacks: list[Callable[[ClientCall], Any]] = []
+        #: an asyncio future the driver sleeps on: its result is set (to None) when the
+        #: call ends, after the callbacks, unless it is done already (its task was
+        #: cancelled). Cheaper than a callback that does the same.
+        self.waiter: Any = None
 
     def done(self) -> bool:
         return self.state is not _PENDING
@@ -77,6 +81,11 @@ class ClientCall:
                     fn(self)
                 except Exception:  # a callback must not break the engine (§11.6)
                     log.exception("call completion callback failed")
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
         return True
 
     def set_exception(self, exc: BaseException) -> bool:
@@ -107,6 +116,11 @@ class ClientCall:
                 fn(self)
             except Exception:  # a callback must not break the engine (style-anchors §11.6)
                 log.exception("call completion callback failed")
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _run(self, fn: Callable[[ClientCall], Any]) -> None:
         try:
