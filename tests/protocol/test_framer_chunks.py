@@ -82,3 +82,20 @@ def test_views_into_large_buffers_are_copied_past_the_stub_limit() -> None:
     kinds = [type(p) for p in asm._parts]
     assert kinds == [memoryview, bytes]
     assert asm.take() == bytes(10000)
+
+
+def test_a_large_fragment_straddling_two_chunks_comes_as_a_view_that_stays_valid() -> None:
+    data = bytes(append_request(bytearray(), 7, 0, 1, bytes(range(256)) * 200, 16000))
+    reader = _Framer(0xFFFF)
+    reader.receive_data(data[:10000])  # the first fragment (16024 octets) is cut short
+    assert reader.next_pdu() is None
+    reader.receive_data(data[10000:])
+    first = reader.next_pdu()
+    assert type(first) is memoryview and first.readonly and len(first) == 16024
+    rest = []
+    while (pdu := reader.next_pdu()) is not None:
+        rest.append(bytes(pdu))
+    reader.receive_data(data[:20000])  # the framer's next buffer is a new one
+    while reader.next_pdu() is not None:
+        pass
+    assert bytes(first) + b"".join(rest) == data  # the view was not overwritten

@@ -148,6 +148,13 @@ class _Framer(PduReader):
             if need is None or len(buf) < need:
                 return None
             if need == len(buf):
+                if need > _VIEW_MIN and buf[2] in _FRAGMENTED and buf[3] & 3 != 3:
+                    # A large fragment that straddled two chunks: hand out the buffer
+                    # it was completed in (the call's reassembly copies its stub once
+                    # anyway) instead of copying it to ``bytes`` first; the framer
+                    # starts a new buffer, so the view stays valid.
+                    self._buffer = bytearray()
+                    return memoryview(buf).toreadonly()  # type: ignore[return-value]
                 pdu = bytes(buf)
                 buf.clear()
                 return pdu
