@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..auth._impersonation import release as release_impersonation
 from ..status import RPC_S_INVALID_ARG, RPC_S_INVALID_ASYNC_HANDLE, RPC_S_OK
@@ -44,8 +45,17 @@ from ..win32._async import (
     RPC_ASYNC_STATE,
     RPC_ASYNC_STATE_SIZE,
 )
+from ._callctx import context_for, is_async_callable, run_manager
 
-__all__ = ["FAULT", "REPLY", "ServerAsyncState"]
+if TYPE_CHECKING:
+    from ..runtime.dispatch import PreparedCall
+    from ._callctx import CallContext
+    from ._server_proto import ServerProtocol
+    from .server import Server
+
+__all__ = ["FAULT", "REPLY", "ServerAsyncState", "start_async_op"]
+
+log = logging.getLogger("dcerpc.server")
 
 #: ``finish(kind, value)`` kinds: a result to encode, or a fault status.
 REPLY = 0
@@ -140,3 +150,57 @@ class ServerAsyncState(RPC_ASYNC_STATE):
     @property
     def outstanding(self) -> bool:
         return not self._done
+
+
+def start_async_op(server: Server, proto: ServerProtocol, call: CallContext,
+                   prepared: PreparedCall) -> asyncio.Future[Any]:
+    """An ``[async]`` operation (seed-semantics F24-F28): run ``method(pAsync, *args)``
+    and leave the call outstanding until ``pAsync`` is completed or aborted (see
+    :mod:`dcerpc.aio._async_server`).  The returned future is the manager's run only."""
+    loop = proto.loop
+
+    def finish(kind: int, value: Any) -> None:  # on the loop, once
+        if kind == REPLY:
+            server._complete(proto, call, prepared, False, None, value)
+        elif server._settle(call):
+            server._answer_fault(proto, call, value)
+
+    state = ServerAsyncState(call, loop, finish)
+    call.extra["async_state"] = state
+
+    def manager_done(fut: asyncio.Future[Any]) -> None:
+        # The return value is ignored; raising before the hand-off faults the call
+        # as for a synchronous manager (F28).  Raising after completing is a manager
+        # bug: logged, the reply already went.
+        if fut.cancelled():  # stop() cancelled it and already faulted the call
+            if call in server._inflight and state.claim():
+                server._complete(proto, call, prepared, True, None, None)
+            return
+        exc = fut.exception()
+        if exc is None:
+            return
+        if state.claim():
+            server._complete(proto, call, prepared, False, exc, None)
+        else:
+            log.error("%s: [async] manager raised after completing the call: %r",
+                      prepared.operation.name, exc)
+
+    def gone() -> None:
+        # The connection died (or the client orphaned the call): drop the call now
+        # rather than wait for a Complete that may never come (no leak).
+        # (Both paths that orphan a call take it out of proto.calls themselves;
+        # popping here would change that dict while _teardown iterates it.)
+        if call.orphaned and state.drop():
+            server._settle(call)
+
+    call.cancelled.add_callback(gone)
+    method = prepared.method
+    if is_async_callable(method):
+        fut: asyncio.Future[Any] = loop.create_task(method(state, *prepared.manager_args),
+                                                    context=context_for(call))
+    else:
+        assert server._pool is not None
+        fut = loop.run_in_executor(server._pool, context_for(call).run, run_manager,
+                                   method, state, *prepared.manager_args)
+    fut.add_done_callback(manager_done)
+    return fut

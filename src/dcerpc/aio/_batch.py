@@ -42,7 +42,7 @@ from ..protocol._fragments import REQUEST_HEADER, RESPONSE_HEADER
 from ..protocol._server import _Call
 from ..runtime.dispatch import PreparedCall
 from ..runtime.registry import NIL_UUID, RegisteredInterface
-from ._callctx import CallContext
+from ._callctx import ASYNC_CACHE, CallContext
 from ._callctx import _current as _current_call
 from ._eager import EAGER_DONE, resume_eager
 
@@ -114,7 +114,7 @@ def serve_chunk(proto: ServerProtocol, conn: ServerConnection, data: bytes) -> i
     max_reply = (conn.max_xmit_frag - 24) & ~15
     inflight = server._inflight
     max_calls = server.max_calls
-    is_async = _async_cache()
+    is_async = ASYNC_CACHE
     loop = proto.loop
     peer, protseq, group = proto.peer, proto.protseq, proto.group
     creds = proto.peer_credentials
@@ -221,12 +221,6 @@ def serve_chunk(proto: ServerProtocol, conn: ServerConnection, data: bytes) -> i
             queued = 0
             proto.flush()
     return pos
-
-
-def _async_cache() -> dict[Any, bool]:
-    from .server import _ASYNC
-
-    return _ASYNC
 
 
 def _prepared(entry: Any, op: Any, impl: Any, method: Any, values: list[Any], group: int,

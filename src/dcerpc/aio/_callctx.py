@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import inspect
 import logging
 import threading
 import uuid
@@ -365,3 +366,20 @@ def context_for(call: CallContext) -> contextvars.Context:
     ctx = contextvars.copy_context()
     ctx.run(_current.set, call)
     return ctx
+
+
+#: is_async_callable() answers, by underlying function.
+ASYNC_CACHE: dict[Any, bool] = {}
+
+
+def is_async_callable(method: Any) -> bool:
+    """``inspect.iscoroutinefunction(method)``, remembered per underlying function."""
+    func = getattr(method, "__func__", None)
+    if func is None:
+        return inspect.iscoroutinefunction(method)
+    hit = ASYNC_CACHE.get(func)
+    if hit is None:
+        if len(ASYNC_CACHE) > 4096:  # bounded: managers are few, but functions may be made
+            ASYNC_CACHE.clear()
+        hit = ASYNC_CACHE[func] = inspect.iscoroutinefunction(method)
+    return hit

@@ -73,8 +73,8 @@ from ..runtime.dispatch import Dispatcher, PreparedCall, fault_status
 from ..runtime.registry import InterfaceRegistry
 from ..transport import Listener, start_listener
 from ._async_lanes import AsyncLanes
-from ._async_server import REPLY, ServerAsyncState
-from ._callctx import CallContext, context_for, run_manager
+from ._async_server import start_async_op
+from ._callctx import ASYNC_CACHE, CallContext, context_for, is_async_callable, run_manager
 from ._callctx import _current as _current_call
 from ._eager import EAGER_DONE, resume_eager
 from ._lifecycle import Lifecycle
@@ -356,9 +356,9 @@ class Server(Lifecycle):
         method = prepared.method
         fut: asyncio.Future[Any]
         if prepared.operation.attrs.get("async"):  # Operation.is_async, inline
-            fut = self._lanes.submit(proto, lambda: self._start_async_op(proto, call, prepared))
-        elif _ASYNC.get(getattr(method, "__func__", None)) or _is_async(method):
-            # (_is_async() looked up inline first: once per call.)
+            fut = self._lanes.submit(proto, lambda: start_async_op(self, proto, call, prepared))
+        elif ASYNC_CACHE.get(getattr(method, "__func__", None)) or is_async_callable(method):
+            # (is_async_callable() looked up inline first: once per call.)
             # Run the manager eagerly (no Task unless it suspends, see aio/_eager.py);
             # it answers the call itself when it returns, in its own copy of the
             # context, where _serve_async sets current_call(). The call is registered
@@ -389,59 +389,6 @@ class Server(Lifecycle):
         self._inflight[call] = (proto, fut)
         if self._idle is not None:
             self._idle.clear()
-
-    def _start_async_op(self, proto: ServerProtocol, call: CallContext,
-                        prepared: PreparedCall) -> asyncio.Future[Any]:
-        """An ``[async]`` operation (seed-semantics F24-F28): run ``method(pAsync, *args)``
-        and leave the call outstanding until ``pAsync`` is completed or aborted (see
-        :mod:`dcerpc.aio._async_server`).  The returned future is the manager's run only."""
-        loop = proto.loop
-
-        def finish(kind: int, value: Any) -> None:  # on the loop, once
-            if kind == REPLY:
-                self._complete(proto, call, prepared, False, None, value)
-            elif self._settle(call):
-                self._answer_fault(proto, call, value)
-
-        state = ServerAsyncState(call, loop, finish)
-        call.extra["async_state"] = state
-
-        def manager_done(fut: asyncio.Future[Any]) -> None:
-            # The return value is ignored; raising before the hand-off faults the call
-            # as for a synchronous manager (F28).  Raising after completing is a manager
-            # bug: logged, the reply already went.
-            if fut.cancelled():  # stop() cancelled it and already faulted the call
-                if call in self._inflight and state.claim():
-                    self._complete(proto, call, prepared, True, None, None)
-                return
-            exc = fut.exception()
-            if exc is None:
-                return
-            if state.claim():
-                self._complete(proto, call, prepared, False, exc, None)
-            else:
-                log.error("%s: [async] manager raised after completing the call: %r",
-                          prepared.operation.name, exc)
-
-        def gone() -> None:
-            # The connection died (or the client orphaned the call): drop the call now
-            # rather than wait for a Complete that may never come (no leak).
-            # (Both paths that orphan a call take it out of proto.calls themselves;
-            # popping here would change that dict while _teardown iterates it.)
-            if call.orphaned and state.drop():
-                self._settle(call)
-
-        call.cancelled.add_callback(gone)
-        method = prepared.method
-        if _is_async(method):
-            fut: asyncio.Future[Any] = loop.create_task(method(state, *prepared.manager_args),
-                                                        context=context_for(call))
-        else:
-            assert self._pool is not None
-            fut = loop.run_in_executor(self._pool, context_for(call).run, run_manager,
-                                       method, state, *prepared.manager_args)
-        fut.add_done_callback(manager_done)
-        return fut
 
     def _settle(self, call: CallContext) -> bool:
         """Take ``call`` out of the in-flight table; False if it was not there."""
@@ -594,20 +541,6 @@ _BOUND = ConnectionState.BOUND
 _VIEW_ABOVE = 4096
 #: Result types that are never awaitable (spares an inspect call on the hot path).
 _PLAIN = frozenset({int, str, bytes, bool, float, tuple, list, dict, type(None)})
-_ASYNC: dict[Any, bool] = {}
-
-
-def _is_async(method: Any) -> bool:
-    """``inspect.iscoroutinefunction(method)``, remembered per underlying function."""
-    func = getattr(method, "__func__", None)
-    if func is None:
-        return inspect.iscoroutinefunction(method)
-    hit = _ASYNC.get(func)
-    if hit is None:
-        if len(_ASYNC) > 4096:  # bounded: managers are few, but functions may be made
-            _ASYNC.clear()
-        hit = _ASYNC[func] = inspect.iscoroutinefunction(method)
-    return hit
 
 
 def _log_rundown_error(fut: asyncio.Future[Any]) -> None:
