@@ -32,7 +32,6 @@ usual stops the loop: it and everything after it go through the general path, in
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 from typing import TYPE_CHECKING, Any
 
@@ -246,17 +245,4 @@ def _release(cctx: contextvars.Context) -> None:
 async def _resumed(server: Server, proto: ServerProtocol, call: CallContext,
                    prepared: PreparedCall, coro: Any, yielded: Any) -> None:
     """``Server._serve_async`` for a manager that already ran up to ``yielded``."""
-    try:
-        result = await resume_eager(coro, yielded)
-    except asyncio.CancelledError:
-        server._complete(proto, call, prepared, True, None, None)
-        raise
-    except BaseException as exc:
-        server._complete(proto, call, prepared, False, exc, None)
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-    else:
-        server._complete(proto, call, prepared, False, None, result)
-    finally:
-        if _impersonating.get() is not None:
-            release_impersonation()
+    await server._answer_when_done(proto, call, prepared, resume_eager, coro, yielded)

@@ -403,9 +403,16 @@ class Server(Lifecycle):
                            prepared: PreparedCall) -> None:
         """Run an ``async def`` manager and answer its call (the task of the call)."""
         _current_call.set(call)  # set_current() inline
+        await self._answer_when_done(proto, call, prepared, prepared.method,
+                                     *(prepared.args if prepared.binding is None
+                                       else prepared.manager_args))
+
+    async def _answer_when_done(self, proto: ServerProtocol, call: CallContext,
+                                prepared: PreparedCall, start: Any, *args: Any) -> None:
+        """Await ``start(*args)`` (a manager's run) and answer its call, whatever the
+        outcome — a manager whose call itself fails (a signature mismatch) included."""
         try:
-            result = await prepared.method(*(prepared.args if prepared.binding is None
-                                             else prepared.manager_args))
+            result = await start(*args)
         except asyncio.CancelledError:
             self._complete(proto, call, prepared, True, None, None)
             raise

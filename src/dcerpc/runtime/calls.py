@@ -73,19 +73,8 @@ class ClientCall:
         if self.state is not _PENDING:  # done() inline: once per reply
             return False
         self.state, self.result = _COMPLETE, result
-        callbacks = self._callbacks
-        if callbacks:  # _fire() inline: once per reply
-            self._callbacks = []
-            for fn in callbacks:
-                try:
-                    fn(self)
-                except Exception:  # a callback must not break the engine (§11.6)
-                    log.exception("call completion callback failed")
-        waiter = self.waiter
-        if waiter is not None:
-            self.waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        if self._callbacks or self.waiter is not None:
+            self._fire()
         return True
 
     def set_exception(self, exc: BaseException) -> bool:
