@@ -387,12 +387,9 @@ class ObjectManager:
 
         def answer(result: Any, ins: list[Any]) -> Any:
             n = len(shape.out_types)
+            ret, outs = shape.split(result)
             if shape.hresult:
-                outs = [] if n == 0 else [result] if n == 1 else list(result)
-                ret: Any = hr.S_OK
-            else:
-                vals = [result] if n == 0 else list(result)
-                ret, outs = vals[0], vals[1:]
+                ret = hr.S_OK
             if len(outs) != n:
                 raise RpcError(f"{op.name} returned {len(outs)} [out] values, expected {n}",
                                hr.RPC_E_SERVERFAULT)

@@ -84,6 +84,23 @@ class OpShape:
     def named(self, ins: list[Any]) -> dict[str, Any]:
         return dict(zip(self.in_names, ins, strict=False))
 
+    def split(self, result: Any) -> tuple[Any, list[Any]]:
+        """(return value, [out] values) of what a Python method returned: an HRESULT or
+        void method returns its [out] values (one bare, several a tuple, none None; the
+        return value is then None — S_OK for HRESULT), another method its return value
+        first."""
+        n = len(self.out_types)
+        if self.hresult or self.op.returns is None:
+            return None, [] if n == 0 else [result] if n == 1 else list(result)
+        vals = [result] if n == 0 else list(result)
+        return vals[0], vals[1:]
+
+    def join(self, ret: Any, outs: list[Any]) -> Any:
+        """The inverse of :meth:`split`: what a method call returns to Python."""
+        if self.hresult or self.op.returns is None:
+            return pack_values(outs)
+        return (ret, *outs) if outs else ret
+
     def failure_outs(self, named_ins: dict[str, Any]) -> list[Any]:
         """[out] values that accompany a failed HRESULT (defaults, NULL pointers).
 

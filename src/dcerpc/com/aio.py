@@ -39,7 +39,6 @@ from .client import (
     request_ins,
     resolved_exporter,
     rpc_hresult,
-    shape_result,
     split_result,
 )
 from .guids import IID_IUnknown
@@ -205,7 +204,7 @@ class AsyncComPtr:
                     outs[i] = walk_ifaces(T, outs[i], lambda d, v, sc: _wrap(
                         ptr._unmarshal_out(d, v, sc)), named)
             await asyncio.get_running_loop().run_in_executor(None, nested)
-        return shape_result(op, shape, ret, outs)
+        return shape.join(ret, outs)
 
     async def __aenter__(self) -> AsyncComPtr:
         return self

@@ -50,7 +50,7 @@ from ..ndr import types as t
 from ..runtime.binding import StringBinding
 from . import hresult as hr
 from . import local
-from ._marshal import fix_longs, iid_for, op_shape, pack_values, walk_ifaces
+from ._marshal import fix_longs, iid_for, op_shape, walk_ifaces
 from ._orpc import dcom_idl, orpc_interface, orpcthis
 from ._ping import _Pinger, _pinger
 from .errinfo import error_from_orpcthat
@@ -395,7 +395,7 @@ class ComPtr:
                 outs[p.index] = got
         for i, T in shape.out_nested:
             outs[i] = walk_ifaces(T, outs[i], self._unmarshal_out, named)
-        return shape_result(op, shape, ret, outs)
+        return shape.join(ret, outs)
 
     def _unmarshal_out(self, desc: t.InterfacePointer, data: Any, scope: dict[str, Any]
                        ) -> Any:
@@ -467,12 +467,6 @@ def split_result(op: t.Operation, shape: Any, result: Any) -> tuple[Any, list[An
             raise COMError(unsigned(ret), info.description, info)
         raise COMError(unsigned(ret))
     return ret, outs
-
-
-def shape_result(op: t.Operation, shape: Any, ret: Any, outs: list[Any]) -> Any:
-    if shape.hresult or op.returns is None:
-        return pack_values(outs)
-    return (ret, *outs) if outs else ret
 
 
 def rpc_hresult(exc: RpcError) -> int:

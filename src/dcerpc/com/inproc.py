@@ -162,21 +162,14 @@ class InprocPtr:
         shape = self._shape(name)
         if shape is None or not shape.out_ifaces:
             return result
-        n = len(shape.out_types)
-        if shape.hresult:
-            outs = [] if n == 0 else [result] if n == 1 else list(result)
-        else:
-            vals = [result] if n == 0 else list(result)
-            outs = vals[1:]
+        ret, outs = shape.split(result)
         named = shape.named([None, *args])
         for p in shape.out_ifaces:
             v = outs[p.index]
             if (is_com_object(v) and not isinstance(v, InprocPtr)
                     and not hasattr(v, "_com_objref_")):
                 outs[p.index] = inproc(v, p.iid(named))
-        if shape.hresult:
-            return None if n == 0 else outs[0] if n == 1 else tuple(outs)
-        return tuple([vals[0], *outs])
+        return shape.join(ret, outs)
 
     def _shape(self, name: str) -> OpShape | None:
         for it in interface_chain(self._spec):
